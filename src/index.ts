@@ -1,0 +1,2 @@
+/** `sigmax-ws`: the browser-safe client SDK and the protocol module. */
+export * from './protocol/index.js';
