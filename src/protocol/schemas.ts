@@ -90,6 +90,11 @@ export const SubscriptionResultSchema = z.looseObject({
   /** Part B 4: answer to `since`. */
   recovered: z.optional(z.boolean()),
   epoch: z.optional(str),
+  /**
+   * Part B 4, with `since`: the position (in `epoch`) from which this connection now receives
+   * every matching event. Equal to `since.seq` when recovered; where live delivery stood when not.
+   */
+  seq: z.optional(z.int().check(z.minimum(0))),
 });
 
 export const PongDataSchema = z.looseObject({ message: z.optional(str) });
@@ -218,9 +223,21 @@ export const EnvelopeSchema = z.looseObject({
 });
 export type Envelope = z.infer<typeof EnvelopeSchema>;
 
+/**
+ * The typed envelope fields. (`Omit<Envelope, …>` would lose them: `Envelope` has a string index signature,
+ * so its `keyof` is `string` and `Omit` keeps only the index signature.)
+ */
+export interface EnvelopeFields {
+  timestamp?: string | undefined;
+  connection_id?: string | null | undefined;
+  request_id?: string | null | undefined;
+  topic?: string | null | undefined;
+  seq?: number | undefined;
+}
+
 /** A server event of type `T`, fully typed. */
 export type ServerEvent<T extends ServerEventType = ServerEventType> = {
-  [K in T]: Omit<Envelope, 'type' | 'data'> & { type: K; data: EventDataMap[K] };
+  [K in T]: EnvelopeFields & { type: K; data: EventDataMap[K] };
 }[T];
 
 /** Every server event type whose `data` is validated. */

@@ -1,0 +1,90 @@
+// Shared helpers for the benchmarks: child-process servers, client swarms, statistics.
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import WebSocket from 'ws';
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+export const fmt = (n, d = 1) => Number(n).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+/** Starts bench/server-child.mjs as `kind` ('raw' | 'sigmax'); resolves with { child, port, call(cmd, args) }. */
+export async function startServer(kind, options = {}, execArgv = ['--expose-gc']) {
+  const child = fork(new URL('./server-child.mjs', import.meta.url), [kind, JSON.stringify(options)], {
+    execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const pending = new Map();
+  let next = 0;
+  child.on('message', (m) => {
+    const p = pending.get(m.id);
+    if (p) {
+      pending.delete(m.id);
+      m.error ? p.reject(new Error(m.error)) : p.resolve(m.result);
+    }
+  });
+  const call = (cmd, args = {}) =>
+    new Promise((resolve, reject) => {
+      const id = ++next;
+      pending.set(id, { resolve, reject });
+      child.send({ id, cmd, args });
+    });
+  const { port } = await call('ready');
+  return {
+    child,
+    port,
+    call,
+    async stop() {
+      await call('close').catch(() => {});
+      if (child.exitCode === null) {
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await once(child, 'exit');
+        clearTimeout(t);
+      }
+    },
+  };
+}
+
+/** Opens `n` WebSocket clients to `url`, `batch` at a time; resolves with the sockets. */
+export async function openClients(url, n, { batch = 200, onMessage } = {}) {
+  const sockets = [];
+  for (let i = 0; i < n; i += batch) {
+    const group = [];
+    for (let j = i; j < Math.min(n, i + batch); j++) {
+      const ws = new WebSocket(url, { perMessageDeflate: false });
+      if (onMessage) ws.on('message', onMessage);
+      ws.on('error', () => {});
+      sockets.push(ws);
+      group.push(once(ws, 'open'));
+    }
+    await Promise.all(group);
+  }
+  return sockets;
+}
+
+export async function closeClients(sockets) {
+  await Promise.all(
+    sockets.map((ws) => {
+      if (ws.readyState === WebSocket.CLOSED) return undefined;
+      const p = once(ws, 'close');
+      ws.terminate();
+      return p;
+    }),
+  );
+}
+
+/** A market_update with `n` symbols, as the demo feed sends it. */
+export function marketUpdate(n = 5, seq) {
+  const syms = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT', 'BNB/USDT', 'XRP/USDT', 'ADA/USDT', 'DOGE/USDT', 'AVAX/USDT'];
+  const data = Array.from({ length: n }, (_, i) => ({
+    symbol: syms[i % syms.length],
+    price: 95000 + Math.random() * 100,
+    volume_24h: 1e9 + Math.random() * 1e6,
+    change_24h: Math.random() * 4 - 2,
+  }));
+  const ev = { type: 'market_update', data, timestamp: new Date().toISOString(), topic: 'market' };
+  if (seq !== undefined) ev.seq = seq;
+  return ev;
+}

@@ -1,0 +1,107 @@
+// A benchmark server in its own process: 'raw' (plain ws, the baseline) or 'sigmax' (our SigmaxServer).
+// Driven over IPC by bench/lib.mjs: ready, publish, cpu, mem, loop-delay, close.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { WebSocketServer } from 'ws';
+import { marketUpdate } from './lib.mjs';
+
+const [kind, optionsJson] = process.argv.slice(2);
+const options = JSON.parse(optionsJson || '{}');
+let server;
+let wss;
+let heartbeat;
+
+if (kind === 'raw') {
+  wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false, path: '/api/ws' });
+  await new Promise((r) => wss.once('listening', r));
+  wss.on('connection', (ws) => {
+    ws.isAlive = true;
+    ws.on('pong', () => (ws.isAlive = true));
+    ws.on('message', () => {});
+  });
+  if (options.heartbeatInterval) {
+    // The heartbeat recipe of ws's README: one interval, every socket pinged in the same tick.
+    heartbeat = setInterval(() => {
+      for (const ws of wss.clients) {
+        if (!ws.isAlive) ws.terminate();
+        ws.isAlive = false;
+        ws.ping();
+      }
+    }, options.heartbeatInterval);
+  }
+} else {
+  const { SigmaxServer } = await import('../dist/server/index.js');
+  server = new SigmaxServer({ port: 0, host: '127.0.0.1', maxConnections: 100_000, ...options });
+  await server.listen();
+}
+const port = kind === 'raw' ? wss.address().port : server.port;
+
+/** Publishes `count` market updates, `burst` per macrotask so sends can flush between bursts. */
+async function publish({ count, burst = 5 }) {
+  for (let i = 0; i < count; i += burst) {
+    for (let j = i; j < Math.min(count, i + burst); j++) {
+      const ev = marketUpdate(5, j);
+      if (kind === 'raw') {
+        const s = JSON.stringify(ev);
+        for (const c of wss.clients) if (c.readyState === 1) c.send(s);
+      } else {
+        await server.publish('market_update', ev.data);
+      }
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+let cpuStart = process.cpuUsage();
+let histogram;
+const handlers = {
+  ready: () => ({ port }),
+  publish: (args) => {
+    cpuStart = process.cpuUsage();
+    publish(args).catch((e) => process.send({ id: -1, error: String(e) }));
+    return {};
+  },
+  publishAwait: async (args) => {
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    await publish(args);
+    const c = process.cpuUsage(c0);
+    return { wallMs: performance.now() - t0, cpuMs: (c.user + c.system) / 1000 };
+  },
+  cpu: () => {
+    const c = process.cpuUsage(cpuStart);
+    return { cpuMs: (c.user + c.system) / 1000 };
+  },
+  mem: () => {
+    for (let i = 0; i < 3; i++) global.gc?.();
+    const m = process.memoryUsage();
+    return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
+  },
+  loopStart: () => {
+    histogram = monitorEventLoopDelay({ resolution: 1 });
+    histogram.enable();
+    return {};
+  },
+  loopStop: () => {
+    histogram.disable();
+    return { maxMs: histogram.max / 1e6, p99Ms: histogram.percentile(99) / 1e6, meanMs: histogram.mean / 1e6 };
+  },
+  close: async () => {
+    clearInterval(heartbeat);
+    if (kind === 'raw') {
+      for (const c of wss.clients) c.terminate();
+      await new Promise((r) => wss.close(r));
+    } else {
+      await server.close();
+    }
+    setImmediate(() => process.disconnect());
+    return {};
+  },
+};
+
+process.on('message', async (m) => {
+  try {
+    process.send({ id: m.id, result: await handlers[m.cmd](m.args) });
+  } catch (e) {
+    process.send({ id: m.id, error: String(e?.stack ?? e) });
+  }
+});

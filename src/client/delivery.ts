@@ -1,0 +1,103 @@
+/**
+ * What reaches the application: published events (deduplicated by `seq`, with the stream position kept for
+ * resume), gaps, and the `listen()` iterators that receive both.
+ */
+import { EVENT_TOPIC, type PublishedEventType, type StreamPosition } from '../protocol/index.js';
+import { GapError, type SigmaxError } from './errors.js';
+import type { GapInfo, GapMarker, SigmaxEvent } from './events.js';
+import { EventQueue } from './listen.js';
+import type { OverflowPolicy } from './options.js';
+
+/** Options of `listen()`. */
+export interface ListenOptions<T extends PublishedEventType = PublishedEventType> {
+  /** Only these event types. @default every published type */
+  types?: readonly T[];
+  /** Only events published on these topics. @default every topic */
+  topics?: readonly string[];
+  /** Ends the iterator when aborted: it completes normally, dropping what it had buffered. */
+  signal?: AbortSignal;
+  /** Buffer bound in events. @default the client's `listenBufferSize` (1000) */
+  bufferSize?: number;
+  /** What to do when the buffer is full. @default the client's `listenOverflow` ('error') */
+  overflow?: OverflowPolicy;
+  /** On a gap: yield a {@link GapMarker} (`yield`, whatever the filters) or end with a `GapError` (`throw`). @default 'yield' */
+  gap?: 'yield' | 'throw';
+}
+
+interface Sink {
+  q: EventQueue<SigmaxEvent | GapMarker>;
+  types: ReadonlySet<string> | undefined;
+  topics: ReadonlySet<string> | undefined;
+  throwOnGap: boolean;
+}
+
+/** Fan-out to handlers (through `emit`) and iterators; owner of the stream position. */
+export class Delivery {
+  readonly #sinks = new Set<Sink>();
+  readonly #emit: (event: SigmaxEvent) => void;
+  readonly #defaults: { bufferSize: number; overflow: OverflowPolicy };
+  /** Epoch and `seq` of the last delivered event. */
+  pos: StreamPosition | undefined;
+  delivered = 0;
+  duplicates = 0;
+
+  constructor(emit: (event: SigmaxEvent) => void, defaults: { bufferSize: number; overflow: OverflowPolicy }) {
+    this.#emit = emit;
+    this.#defaults = defaults;
+  }
+
+  /** A new iterator; already ended when `closed`. */
+  listen<T extends PublishedEventType>(options: ListenOptions<T>, closed: boolean): AsyncIterableIterator<SigmaxEvent<T> | GapMarker> {
+    const { signal } = options;
+    const abort = (): void => void q.return();
+    const sink: Sink = {
+      q: new EventQueue(options.bufferSize ?? this.#defaults.bufferSize, options.overflow ?? this.#defaults.overflow, () => {
+        this.#sinks.delete(sink);
+        signal?.removeEventListener('abort', abort);
+      }),
+      types: options.types && new Set(options.types),
+      topics: options.topics && new Set(options.topics.map((t) => t.toLowerCase())),
+      throwOnGap: options.gap === 'throw',
+    };
+    const q = sink.q;
+    this.#sinks.add(sink);
+    if (signal?.aborted || closed) q.end();
+    else signal?.addEventListener('abort', abort, { once: true });
+    return q as EventQueue<SigmaxEvent<T> | GapMarker>;
+  }
+
+  /** Delivers a published event received on a connection of `epoch`, unless its `seq` was delivered already. */
+  deliver(event: SigmaxEvent, epoch: string | undefined): void {
+    if (epoch !== undefined && typeof event.seq === 'number') {
+      if (this.pos && this.pos.epoch === epoch && event.seq <= this.pos.seq) {
+        this.duplicates++;
+        return;
+      }
+      this.pos = { epoch, seq: event.seq };
+    }
+    this.delivered++;
+    this.#emit(event);
+    const topic: string = typeof event.topic === 'string' ? event.topic : EVENT_TOPIC[event.type];
+    for (const s of this.#sinks) {
+      if ((!s.types || s.types.has(event.type)) && (!s.topics || s.topics.has(topic))) s.q.push(event);
+    }
+  }
+
+  /** Records a gap after `since`; iterators get a marker (or a `GapError`). Returns the gap for the `gap` event. */
+  gap(since: StreamPosition, newEpoch: string | undefined): GapInfo {
+    const info: GapInfo = { epoch: since.epoch, seq: since.seq, newEpoch, reason: newEpoch !== since.epoch ? 'epoch_changed' : 'history_exceeded' };
+    this.pos = undefined;
+    for (const s of [...this.#sinks]) {
+      if (s.throwOnGap) s.q.end(new GapError('EVENTS_MISSED', `Events after seq ${since.seq} of epoch ${since.epoch} may have been missed (${info.reason})`));
+      else s.q.push({ type: 'gap', ...info });
+    }
+    return info;
+  }
+
+  /** Ends every iterator (throwing `error` if given); returns how many there were. */
+  end(error?: SigmaxError): number {
+    const sinks = [...this.#sinks];
+    for (const s of sinks) s.q.end(error);
+    return sinks.length;
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Errors thrown or emitted by the client. Every error is a {@link SigmaxError} with a stable
+ * string `code`; subclasses add context. Each error reaches the application through exactly
+ * one channel: the promise or iterator that awaits it, otherwise the client's `error` event.
+ */
+
+/** Base class of every error the client produces. */
+export class SigmaxError extends Error {
+  override name = 'SigmaxError';
+  /** Stable machine-readable code, e.g. `CONNECT_TIMEOUT` or a server code such as `INVALID_TOPIC`. */
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** The connection could not be opened, was lost, or is not there (`CONNECTION_FAILED`, `CONNECTION_LOST`, `NOT_CONNECTED`, `RECONNECT_FAILED`). */
+export class ConnectionError extends SigmaxError {
+  override name = 'ConnectionError';
+  /** WebSocket close code, when the error comes from a close. */
+  readonly closeCode: number | undefined;
+  /** WebSocket close reason, when the error comes from a close. */
+  readonly closeReason: string | undefined;
+  constructor(code: string, message: string, close?: { code: number; reason: string }, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.closeCode = close?.code;
+    this.closeReason = close?.reason;
+  }
+}
+
+/** Something took longer than its timeout (`CONNECT_TIMEOUT`, `COMMAND_TIMEOUT`). */
+export class TimeoutError extends SigmaxError {
+  override name = 'TimeoutError';
+}
+
+/** The server answered with an `error` event; `code` is the server's code (e.g. `UNKNOWN_COMMAND`, `MAX_CONNECTIONS_EXCEEDED`). */
+export class ServerError extends SigmaxError {
+  override name = 'ServerError';
+  /** `data.details` of the server's error, if any. */
+  readonly details: unknown;
+  constructor(code: string, message: string, details?: unknown) {
+    super(code, message);
+    this.details = details;
+  }
+}
+
+/** The server refused the client by policy (close 1008): authentication failed or origin refused. The client does not retry. */
+export class AuthenticationError extends ServerError {
+  override name = 'AuthenticationError';
+}
+
+/** A subscription argument was invalid (`INVALID_TOPIC`, `INVALID_SYMBOL`); nothing was sent or recorded. */
+export class ValidationError extends SigmaxError {
+  override name = 'ValidationError';
+}
+
+/** The operation was cut short because `disconnect()` was called (`CLIENT_CLOSED`). */
+export class ClosedError extends SigmaxError {
+  override name = 'ClosedError';
+}
+
+/** A `listen()` iterator's buffer filled up because the consumer fell behind (`LISTEN_OVERFLOW`). */
+export class ListenOverflowError extends SigmaxError {
+  override name = 'ListenOverflowError';
+}
+
+/** Events may have been missed across a reconnect (`EVENTS_MISSED`); thrown by `listen({ gap: 'throw' })`. */
+export class GapError extends SigmaxError {
+  override name = 'GapError';
+}
+
+/** The server sent a frame that is not valid protocol (`INVALID_FRAME`). The connection stays open. */
+export class ProtocolError extends SigmaxError {
+  override name = 'ProtocolError';
+  /** The raw frame as received. */
+  readonly frame: unknown;
+  constructor(message: string, frame: unknown) {
+    super('INVALID_FRAME', message);
+    this.frame = frame;
+  }
+}

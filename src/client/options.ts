@@ -1,0 +1,115 @@
+/** Options of {@link SigmaxWebSocketClient}, their defaults and their validation. */
+import type { ClientEvents } from './events.js';
+
+/** The part of the WebSocket API the client uses (browser `WebSocket`, `ws`, mock-socket). */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  /** `ws` only: destroy the socket without a closing handshake. */
+  terminate?: () => void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+
+/** A WebSocket constructor. */
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/** Where the client logs when given one; it is silent otherwise. */
+export interface Logger {
+  debug?(message: string, ...args: unknown[]): void;
+  info?(message: string, ...args: unknown[]): void;
+  warn?(message: string, ...args: unknown[]): void;
+  error?(message: string, ...args: unknown[]): void;
+}
+
+/** What `listen()` does when its buffer is full. */
+export type OverflowPolicy = 'error' | 'drop-oldest';
+
+/** Options of `new SigmaxWebSocketClient(options)`. Durations are in milliseconds. */
+export interface ClientOptions {
+  /** Server URL, e.g. `ws://localhost:8000/api/ws`; can also be given to `connect()`. */
+  url?: string;
+  /** API key, sent as the `api_key` query parameter. */
+  apiKey?: string;
+  /** Reconnect by itself after a lost connection. @default true */
+  autoReconnect?: boolean;
+  /** Smallest wait before a reconnect attempt, and the base of the exponential backoff. @default 1000 */
+  minReconnectDelay?: number;
+  /** Largest wait before a reconnect attempt. @default 60000 */
+  maxReconnectDelay?: number;
+  /** Reconnect attempts after a loss before giving up with `RECONNECT_FAILED`. @default Infinity */
+  maxReconnectAttempts?: number;
+  /** A connection must stay open this long before the backoff attempt count resets (a flapping server keeps backing off). @default 5000 */
+  healthyAfter?: number;
+  /** Send a `ping` this often; 0 turns the heartbeat off. @default 30000 */
+  pingInterval?: number;
+  /** Declare the connection dead (close 4000, reconnect) when nothing arrives this long after a ping. @default 10000 */
+  pingTimeout?: number;
+  /** Give up opening a connection (socket open + `connected` event) after this long. @default 10000 */
+  connectTimeout?: number;
+  /** Reject a command, ping or subscription request that has no reply after this long. @default 10000 */
+  commandTimeout?: number;
+  /** Resume from the last received event on reconnect when the server supports it (PROTOCOL.md Part B 4). @default true */
+  resume?: boolean;
+  /** Default buffer bound of each `listen()` iterator, in events. @default 1000 */
+  listenBufferSize?: number;
+  /** Default overflow policy of `listen()`: `error` fails the iterator with `ListenOverflowError`; `drop-oldest` drops and counts. @default 'error' */
+  listenOverflow?: OverflowPolicy;
+  /** WebSocket implementation. @default the global `WebSocket` in browsers, `ws` in Node (via isomorphic-ws) */
+  WebSocket?: WebSocketConstructor;
+  /** Logger; the client writes nothing when absent. */
+  logger?: Logger;
+  /** Listeners registered before the first connect, so none misses an early event. */
+  listeners?: { [K in keyof ClientEvents]?: ClientEvents[K] };
+  /** Randomness for the backoff jitter, in [0, 1). @default Math.random */
+  random?: () => number;
+}
+
+/** Defaults of the numeric and boolean options. */
+export const CLIENT_DEFAULTS = {
+  autoReconnect: true,
+  minReconnectDelay: 1000,
+  maxReconnectDelay: 60_000,
+  maxReconnectAttempts: Infinity,
+  healthyAfter: 5000,
+  pingInterval: 30_000,
+  pingTimeout: 10_000,
+  connectTimeout: 10_000,
+  commandTimeout: 10_000,
+  resume: true,
+  listenBufferSize: 1000,
+  listenOverflow: 'error' as OverflowPolicy,
+};
+
+export type ResolvedOptions = typeof CLIENT_DEFAULTS & Omit<ClientOptions, keyof typeof CLIENT_DEFAULTS>;
+
+function describe(v: unknown): string {
+  return `${typeof v === 'string' ? JSON.stringify(v) : String(v)} (${v === null ? 'null' : typeof v})`;
+}
+
+function fail(name: string, expected: string, v: unknown): never {
+  throw new TypeError(`Expected option \`${name}\` to be ${expected}, got ${describe(v)}`);
+}
+
+/** Merges defaults and validates; throws a `TypeError` that quotes the bad value. */
+export function resolveOptions(options: ClientOptions = {}): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  const o = { ...CLIENT_DEFAULTS } as ResolvedOptions;
+  for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as Record<string, unknown>)[k] = v;
+  for (const k of ['minReconnectDelay', 'maxReconnectDelay', 'maxReconnectAttempts', 'healthyAfter', 'pingInterval', 'pingTimeout', 'connectTimeout', 'commandTimeout', 'listenBufferSize'] as const) {
+    const v = o[k];
+    if (typeof v !== 'number' || Number.isNaN(v) || v < 0 || (v === Infinity && k !== 'maxReconnectAttempts')) {
+      fail(k, 'a non-negative finite number', v);
+    }
+  }
+  if (o.maxReconnectDelay < o.minReconnectDelay) fail('maxReconnectDelay', `>= minReconnectDelay (${o.minReconnectDelay})`, o.maxReconnectDelay);
+  if (o.listenBufferSize < 1) fail('listenBufferSize', 'at least 1', o.listenBufferSize);
+  for (const k of ['autoReconnect', 'resume'] as const) if (typeof o[k] !== 'boolean') fail(k, 'a boolean', o[k]);
+  if (o.listenOverflow !== 'error' && o.listenOverflow !== 'drop-oldest') fail('listenOverflow', "'error' or 'drop-oldest'", o.listenOverflow);
+  for (const k of ['url', 'apiKey'] as const) if (o[k] !== undefined && typeof o[k] !== 'string') fail(k, 'a string', o[k]);
+  for (const k of ['WebSocket', 'random'] as const) if (o[k] !== undefined && typeof o[k] !== 'function') fail(k, 'a function', o[k]);
+  return o;
+}

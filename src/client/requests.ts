@@ -1,0 +1,83 @@
+/**
+ * Requests waiting for their reply. Replies are matched by `request_id` (PROTOCOL.md Part B 2); against a
+ * Part-A-only server, which echoes nothing, by reply type, first in first out (an `error` answers the oldest).
+ */
+import { isPublishedEventType, type Envelope, type ServerEvent } from '../protocol/index.js';
+import { ServerError, TimeoutError, type SigmaxError } from './errors.js';
+
+interface Pending {
+  id: string;
+  expect: string;
+  resolve: (event: ServerEvent) => void;
+  reject: (error: SigmaxError) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+let counter = 0;
+const REPLY_TYPES: ReadonlySet<string> = new Set(['subscribed', 'unsubscribed', 'pong', 'system_status', 'portfolio_update', 'health_update']);
+
+/** The registry of one client; a request lives from its send to its reply, timeout or connection loss. */
+export class Requests {
+  readonly #pending = new Map<string, Pending>();
+
+  /** Registers a request expecting a reply of type `expect`; returns its `request_id` and the reply promise. */
+  add(expect: string, timeout: number): { id: string; reply: Promise<ServerEvent> } {
+    const id = `r${(++counter).toString(36)}`;
+    const reply = new Promise<ServerEvent>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new TimeoutError('COMMAND_TIMEOUT', `No \`${expect}\` reply within ${timeout} ms`));
+      }, timeout);
+      this.#pending.set(id, { id, expect, resolve, reject, timer });
+    });
+    return { id, reply };
+  }
+
+  /**
+   * Offers a frame as a reply. With `byType` (Part A server), a frame without `request_id` answers the
+   * oldest request expecting its type. Returns whether the frame was consumed.
+   */
+  settle(event: ServerEvent | Envelope, byType: boolean): boolean {
+    let p: Pending | undefined;
+    if (typeof event.request_id === 'string') p = this.#pending.get(event.request_id);
+    // Part A: replies carry a connection_id, broadcasts don't (or null); pure reply types are never broadcast.
+    else if (byType && (event.connection_id || !isPublishedEventType(event.type))) {
+      for (const q of this.#pending.values()) {
+        if (q.expect === event.type) {
+          p = q;
+          break;
+        }
+        // An error answers a request that has no regular reply type (an unknown command) first, else the oldest.
+        if (event.type === 'error' && (!p || (REPLY_TYPES.has(p.expect) && !REPLY_TYPES.has(q.expect)))) p = q;
+      }
+    }
+    if (!p) return false;
+    clearTimeout(p.timer);
+    this.#pending.delete(p.id);
+    if (event.type === 'error') {
+      const d = (event as ServerEvent<'error'>).data;
+      p.reject(new ServerError(d.code, d.error, d.details));
+    } else {
+      p.resolve(event as ServerEvent);
+    }
+    return true;
+  }
+
+  /** Rejects one request (e.g. it could not be sent). */
+  fail(id: string, error: SigmaxError): void {
+    const p = this.#pending.get(id);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.#pending.delete(id);
+    p.reject(error);
+  }
+
+  /** Rejects every pending request (connection lost or client closed). */
+  failAll(error: SigmaxError): void {
+    for (const id of [...this.#pending.keys()]) this.fail(id, error);
+  }
+
+  get size(): number {
+    return this.#pending.size;
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The server heartbeat: ONE timer for all connections. Each tick handles a
+ * slice of the sessions, so a full pass (a `ping` to every live session, the
+ * silence check for each) takes one heartbeat interval and no tick does much
+ * work even with tens of thousands of sockets. It also terminates sockets whose
+ * close handshake did not complete within the grace period.
+ */
+import { CloseCode } from '../protocol/index.js';
+import type { SessionSocket } from './context.js';
+import type { Session } from './session.js';
+
+/** Socket `readyState` once closed. */
+const CLOSED = 3;
+
+export interface HeartbeatOptions {
+  /** Time for one pass over every session (ms). */
+  intervalMs: number;
+  /** A session silent for longer than this (ms) is terminated. */
+  timeoutMs: number;
+  /** How long a socket may take to complete its close handshake (ms). */
+  closeGraceMs: number;
+}
+
+export class Heartbeat {
+  readonly #sessions: Set<Session>;
+  readonly #opts: HeartbeatOptions;
+  readonly #tickMs: number;
+  readonly #closing = new Map<SessionSocket, number>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #iter: IterableIterator<Session> | undefined;
+  #passStart = 0;
+  /** Called with each session terminated for silence. */
+  onTimeout: ((s: Session) => void) | undefined;
+
+  constructor(sessions: Set<Session>, opts: HeartbeatOptions) {
+    this.#sessions = sessions;
+    this.#opts = opts;
+    // Small slices: at most a few ms of work per tick even with tens of thousands of sockets.
+    this.#tickMs = Math.min(250, Math.max(10, opts.intervalMs / 100));
+  }
+
+  start(): void {
+    if (this.#timer) return;
+    this.#passStart = Date.now();
+    this.#timer = setInterval(() => this.tick(), this.#tickMs);
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#iter = undefined;
+  }
+
+  /** Terminates `socket` unless it has closed within the grace period. */
+  closeSoon(socket: SessionSocket): void {
+    this.#closing.set(socket, Date.now() + this.#opts.closeGraceMs);
+  }
+
+  /** Terminates every socket still waiting for its close handshake (shutdown). */
+  terminateClosing(): void {
+    for (const socket of this.#closing.keys()) socket.terminate();
+    this.#closing.clear();
+  }
+
+  /** One slice of work; public for tests. */
+  tick(now = Date.now()): void {
+    for (const [socket, deadline] of this.#closing) {
+      if (socket.readyState === CLOSED) this.#closing.delete(socket);
+      else if (now >= deadline) {
+        socket.terminate();
+        this.#closing.delete(socket);
+      }
+    }
+    const size = this.#sessions.size;
+    if (size === 0) return;
+    const { intervalMs, timeoutMs } = this.#opts;
+    const ticksPerPass = Math.max(1, Math.floor(intervalMs / this.#tickMs));
+    let budget = Math.ceil(size / ticksPerPass);
+    let ping: Buffer | undefined;
+    while (budget-- > 0) {
+      let next = this.#iter?.next();
+      if (!next || next.done) {
+        // At most one pass per interval.
+        if (this.#iter && now - this.#passStart < intervalMs) return;
+        this.#iter = this.#sessions.values();
+        this.#passStart = now;
+        next = this.#iter.next();
+        if (next.done) return;
+      }
+      const s = next.value;
+      if (s.state !== 'open') continue;
+      if (now - s.lastSeen > timeoutMs) {
+        s.close(CloseCode.HEARTBEAT_TIMEOUT, 'Connection timed out');
+        s.socket.terminate();
+        this.onTimeout?.(s);
+        continue;
+      }
+      s.write((ping ??= Buffer.from(JSON.stringify({ type: 'ping', timestamp: new Date(now).toISOString() }))));
+    }
+  }
+}

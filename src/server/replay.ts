@@ -1,0 +1,113 @@
+/**
+ * Resume (PROTOCOL.md Part B 4): replays retained events after a client's
+ * position, page by page with back-pressure, then hands the session over to
+ * live delivery with no gap and no duplicate.
+ *
+ * While `session.replay.queue` is null, live events for the session are skipped
+ * (they will be read from the log). When a page comes back short, live events
+ * are queued instead, one more read is made, and the queue is flushed (events
+ * after `lastSent` only) before the session goes live.
+ */
+import { CloseCode, ErrorCode, type StreamPosition } from '../protocol/index.js';
+import type { HistoryRead } from './log/types.js';
+import type { ReplayState, Session } from './session.js';
+
+/** Events read from the log per page. */
+export const REPLAY_PAGE_SIZE = 100;
+
+const reasonOf = (r: HistoryRead): string => (r.ok ? '' : r.reason);
+
+async function read(session: Session, epoch: string, after: number): Promise<HistoryRead> {
+  try {
+    return await session.ctx.log.readAfter(epoch, after, REPLAY_PAGE_SIZE);
+  } catch (err) {
+    session.ctx.options.logger?.warn('sigmax-ws: history read failed', err);
+    return { ok: false, reason: 'unavailable' };
+  }
+}
+
+/**
+ * Starts a resume for `session` from `since`. Calls `reply(recovered, seq)` once,
+ * before any replayed event. Never rejects.
+ */
+export function resume(session: Session, since: StreamPosition, reply: (recovered: boolean, seq: number) => void): void {
+  const replay: ReplayState = { queue: null };
+  session.replay = replay;
+  // Where live delivery stood when live events started being skipped for this session.
+  // (The log's position, not the hub's last dispatched seq: after an epoch change the
+  // latter still holds a seq of the old epoch until the next event.)
+  const pivot = session.ctx.log.status().lastSeq;
+  void run(session, replay, since, pivot, reply);
+}
+
+async function run(
+  session: Session,
+  replay: ReplayState,
+  since: StreamPosition,
+  pivot: number,
+  reply: (recovered: boolean, seq: number) => void,
+): Promise<void> {
+  const { log } = session.ctx;
+  const after = Math.max(since.seq, session.lastSent);
+  let page = await read(session, since.epoch, after);
+  if (session.replay !== replay) return;
+  const recovered = page.ok;
+  // Recovered: resume after `since`. Not: live events only, from where live delivery stood
+  // when this session started skipping them (so none published meanwhile is lost).
+  session.lastSent = recovered ? after : Math.max(session.lastSent, pivot);
+  reply(recovered, session.lastSent);
+  if (!recovered) {
+    page = await read(session, log.epoch, session.lastSent);
+    if (session.replay !== replay) return;
+  }
+
+  for (;;) {
+    if (!page.ok) {
+      if (!recovered) {
+        // The client was already told it may have missed events: go live from here.
+        session.lastSent = Math.max(session.lastSent, session.ctx.hub.lastSeq);
+        session.replay = null;
+      } else if (reasonOf(page) === 'history_expired') {
+        // The retained history moved past this session while it was replaying.
+        session.fail(ErrorCode.SLOW_CONSUMER, CloseCode.TRY_AGAIN_LATER, 'Resume fell behind the retained history; reconnect to resume from your last seq');
+      } else {
+        session.fail(ErrorCode.INTERNAL_ERROR, CloseCode.INTERNAL_ERROR, `Resume interrupted (${reasonOf(page)}); reconnect to resume from your last seq`);
+      }
+      return;
+    }
+    let last: Buffer | undefined;
+    for (const event of page.events) {
+      if (event.seq <= session.lastSent) continue;
+      session.lastSent = event.seq;
+      const payload = session.ctx.hub.payloadFor(session, event);
+      if (payload) {
+        if (last && !session.write(last)) return;
+        last = payload;
+      }
+    }
+    if (last) {
+      // Back-pressure: wait until this page is handed to the network before reading the next.
+      const written = await new Promise<boolean>((resolve) => {
+        if (!session.write(last, (err) => resolve(!err))) resolve(false);
+      });
+      if (!written || session.replay !== replay) return;
+    }
+    if (page.events.length < REPLAY_PAGE_SIZE) {
+      if (replay.queue === null) {
+        replay.queue = []; // buffering: live events are queued from now on; one more read
+      } else {
+        // Tail reached while buffering: flush the queue and go live, synchronously.
+        for (const event of replay.queue) {
+          if (event.seq <= session.lastSent) continue;
+          session.lastSent = event.seq;
+          const payload = session.ctx.hub.payloadFor(session, event);
+          if (payload && !session.write(payload)) break;
+        }
+        session.replay = null;
+        return;
+      }
+    }
+    page = await read(session, log.epoch, session.lastSent);
+    if (session.replay !== replay) return;
+  }
+}

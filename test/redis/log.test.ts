@@ -1,0 +1,268 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RedisEventLog, type RedisEventLogOptions } from '../../src/server/log/redis.js';
+import type { NewEvent } from '../../src/server/log/types.js';
+import { APPEND_SCRIPT, runScript, script } from '../../src/server/log/redis-scripts.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
+import {
+  REDIS_URL,
+  Recorder,
+  deleteKeys,
+  memoryLogger,
+  redisAvailability,
+  testClient,
+  uniquePrefix,
+  waitFor,
+  type TestClient,
+} from './helpers.js';
+
+const redisUp = await redisAvailability();
+
+const alert = (n: number, from = 'test'): NewEvent => ({
+  type: 'alert',
+  data: { message: `${from} ${n}`, level: 'info', n, from },
+  timestamp: new Date().toISOString(),
+});
+
+const legacy = (type: string, data: unknown, timestamp = new Date().toISOString()) =>
+  JSON.stringify({ topic: 'ignored', message: { type, data, timestamp, connection_id: null } });
+
+const trade = {
+  proposal_id: 'prop_1',
+  symbol: 'BTC/USDT',
+  action: 'buy',
+  size: 0.001,
+  filled_price: 95000,
+  order_id: 'order_1',
+  status: 'filled',
+};
+
+describe.skipIf(!redisUp)('RedisEventLog on a real Redis', () => {
+  let redis: TestClient;
+  let prefix: string;
+  const logs: RedisEventLog[] = [];
+
+  beforeAll(async () => {
+    redis = await testClient();
+  });
+  afterAll(async () => {
+    redis?.destroy();
+  });
+  afterEach(async () => {
+    await Promise.all(logs.splice(0).map((l) => l.close()));
+    await deleteKeys(redis, prefix);
+  });
+
+  /** A started log on the shared test Redis under this test's prefix. */
+  async function open(options: Partial<RedisEventLogOptions> = {}) {
+    const rec = new Recorder();
+    const mem = memoryLogger();
+    const log = new RedisEventLog({
+      url: REDIS_URL,
+      keyPrefix: prefix,
+      historySize: 100,
+      historyTtl: 60_000,
+      logger: mem.logger,
+      onReset: rec.onReset,
+      ...options,
+    });
+    logs.push(log);
+    await log.start(rec.onEvent);
+    return { log, rec, mem };
+  }
+
+  it('hands an event appended on A to A and to B exactly once, in order, with consecutive seqs', async () => {
+    prefix = uniquePrefix();
+    const a = await open();
+    const b = await open();
+    expect(a.log.epoch).toBe(b.log.epoch);
+    expect(a.log.status()).toMatchObject({ backend: 'redis', connected: true, lastSeq: 0 });
+    for (let i = 1; i <= 20; i++) await a.log.append(alert(i));
+    await waitFor(() => a.rec.events.length >= 20 && b.rec.events.length >= 20, 5000, 'both to see 20 events');
+    // a marker after the 20 proves that no duplicate is still on its way
+    await b.log.append(alert(0, 'marker'));
+    await waitFor(() => a.rec.events.length >= 21 && b.rec.events.length >= 21);
+    const expected = Array.from({ length: 21 }, (_, i) => i + 1);
+    expect(a.rec.seqs()).toEqual(expected);
+    expect(b.rec.seqs()).toEqual(expected);
+    expect(a.rec.events.slice(0, 20).map((e) => (e.data as { n: number }).n)).toEqual(expected.slice(0, 20));
+    expect(b.rec.events[0]).toEqual({ ...alert(1), timestamp: a.rec.events[0]!.timestamp, topic: 'alerts', seq: 1 });
+    expect(a.log.status().lastSeq).toBe(21);
+    expect(a.rec.resets).toEqual([]);
+  });
+
+  it('gives both instances the same total order, without gaps, under 500 concurrent appends from each', async () => {
+    prefix = uniquePrefix();
+    const a = await open({ historySize: 2000 });
+    const b = await open({ historySize: 2000 });
+    await Promise.all([
+      Promise.all(Array.from({ length: 500 }, (_, i) => a.log.append(alert(i, 'A')))),
+      Promise.all(Array.from({ length: 500 }, (_, i) => b.log.append(alert(i, 'B')))),
+    ]);
+    await waitFor(() => a.rec.events.length >= 1000 && b.rec.events.length >= 1000, 10_000, '1000 events on both');
+    const key = (e: { data: unknown }) => `${(e.data as { from: string }).from}${(e.data as { n: number }).n}`;
+    expect(a.rec.seqs()).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+    expect(a.rec.events.map(key)).toEqual(b.rec.events.map(key));
+    expect(new Set(a.rec.events.map(key)).size).toBe(1000);
+    // each instance's own appends keep their order
+    const fromA = a.rec.events.filter((e) => key(e).startsWith('A')).map((e) => (e.data as { n: number }).n);
+    expect(fromA).toEqual(Array.from({ length: 500 }, (_, i) => i));
+  });
+
+  it('reads history in pages after a position', async () => {
+    prefix = uniquePrefix();
+    const a = await open();
+    for (let i = 1; i <= 25; i++) await a.log.append(alert(i));
+    const epoch = a.log.epoch;
+    const page = async (after: number) => {
+      const r = await a.log.readAfter(epoch, after, 10);
+      if (!r.ok) throw new Error(`unexpected ${r.reason}`);
+      return r.events.map((e) => e.seq);
+    };
+    expect(await page(0)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(await page(10)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+    expect(await page(20)).toEqual([21, 22, 23, 24, 25]);
+    expect(await page(25)).toEqual([]);
+    const r = await a.log.readAfter(epoch, 24, 10);
+    expect(r).toEqual({ ok: true, events: [{ ...alert(25), timestamp: expect.any(String), topic: 'alerts', seq: 25 }] });
+  });
+
+  it('answers history_expired for a position older than historySize events', async () => {
+    prefix = uniquePrefix();
+    const a = await open({ historySize: 5 });
+    for (let i = 1; i <= 10; i++) await a.log.append(alert(i));
+    expect(await a.log.readAfter(a.log.epoch, 4, 100)).toEqual({ ok: false, reason: 'history_expired' });
+    expect(await a.log.readAfter(a.log.epoch, 0, 100)).toEqual({ ok: false, reason: 'history_expired' });
+    const r = await a.log.readAfter(a.log.epoch, 5, 100);
+    expect(r.ok && r.events.map((e) => e.seq)).toEqual([6, 7, 8, 9, 10]);
+  });
+
+  it('answers history_expired once the events after a position are older than historyTtl', async () => {
+    prefix = uniquePrefix();
+    const a = await open({ historyTtl: 300 });
+    await a.log.append(alert(1));
+    await a.log.append(alert(2));
+    const r = await a.log.readAfter(a.log.epoch, 0, 10);
+    expect(r.ok && r.events.length).toBe(2);
+    await waitFor(async () => {
+      const x = await a.log.readAfter(a.log.epoch, 0, 10);
+      return !x.ok && x.reason === 'history_expired';
+    }, 3000, 'the history to expire');
+    // nothing missed after the last event: still covered
+    expect(await a.log.readAfter(a.log.epoch, 2, 10)).toEqual({ ok: true, events: [] });
+  });
+
+  it('answers epoch_mismatch for another epoch or a seq beyond the log', async () => {
+    prefix = uniquePrefix();
+    const a = await open();
+    await a.log.append(alert(1));
+    expect(await a.log.readAfter('another-epoch', 0, 10)).toEqual({ ok: false, reason: 'epoch_mismatch' });
+    expect(await a.log.readAfter(a.log.epoch, 2, 10)).toEqual({ ok: false, reason: 'epoch_mismatch' });
+  });
+
+  it('starts a new epoch when Redis loses the log, tells onReset, and restarts the seq', async () => {
+    prefix = uniquePrefix();
+    const a = await open();
+    const b = await open();
+    await a.log.append(alert(1));
+    await a.log.append(alert(2));
+    await waitFor(() => b.rec.events.length === 2);
+    const oldEpoch = a.log.epoch;
+    await redis.del([`${prefix}:log`, `${prefix}:events`]); // what a flush or a restart without persistence does
+    await a.log.append(alert(3));
+    await waitFor(() => a.rec.resets.length > 0 && b.rec.resets.length > 0, 5000, 'both to reset');
+    expect(a.log.epoch).not.toBe(oldEpoch);
+    expect(b.log.epoch).toBe(a.log.epoch);
+    expect(a.rec.resets).toEqual([{ epoch: a.log.epoch, reason: 'epoch_changed' }]);
+    await b.log.append(alert(4));
+    await waitFor(() => [a, b].every((x) => x.rec.events.some((e) => (e.data as { n: number }).n === 4)));
+    // both deliver the new epoch from its first seq, including what was committed before they noticed it
+    for (const x of [a, b]) {
+      expect(x.rec.events.map((e) => [e.seq, (e.data as { n: number }).n])).toEqual([[1, 1], [2, 2], [1, 3], [2, 4]]);
+    }
+    expect(await a.log.readAfter(oldEpoch, 2, 10)).toEqual({ ok: false, reason: 'epoch_mismatch' });
+    const r = await a.log.readAfter(a.log.epoch, 0, 10);
+    expect(r.ok && r.events.map((e) => (e.data as { n: number }).n)).toEqual([3, 4]);
+  });
+
+  it('delivers a legacy broadcast message once on each instance and sequences it once', async () => {
+    prefix = uniquePrefix();
+    const a = await open();
+    const b = await open();
+    const c = await open();
+    await redis.publish(`${prefix}:broadcast`, legacy('trade_executed', trade, '2026-11-25T17:17:34.969880'));
+    const handled = (m: ReturnType<typeof memoryLogger>) => m.lines.filter((l) => l.message.startsWith('Redis: legacy message'));
+    await waitFor(() => [a, b, c].every((x) => handled(x.mem).length === 1), 5000, 'all three to handle the message');
+    await waitFor(() => [a, b, c].every((x) => x.rec.events.length === 1));
+    const sequenced = [a, b, c].filter((x) => handled(x.mem)[0]!.message.includes('sequenced as 1'));
+    expect(sequenced).toHaveLength(1);
+    for (const x of [a, b, c]) {
+      expect(x.rec.events).toEqual([
+        { type: 'trade_executed', topic: 'executions', seq: 1, data: trade, timestamp: '2026-11-25T17:17:34.969880' },
+      ]);
+    }
+    expect(await redis.xLen(`${prefix}:events`)).toBe(1);
+  });
+
+  it('ignores invalid legacy messages with a warning', async () => {
+    prefix = uniquePrefix();
+    const a = await open();
+    const channel = `${prefix}:broadcast`;
+    await redis.publish(channel, 'not json');
+    await redis.publish(channel, JSON.stringify({ topic: 'alerts' }));
+    await redis.publish(channel, legacy('subscribed', { topics: [], symbols: [] }));
+    await redis.publish(channel, legacy('trade_executed', { symbol: 'BTC/USDT' }));
+    await redis.publish(channel, legacy('alert', { message: 'ok' }));
+    await waitFor(() => a.rec.events.length === 1);
+    const warnings = a.mem.lines.filter((l) => l.level === 'warn').map((l) => l.message);
+    expect(warnings).toHaveLength(4);
+    expect(warnings.join('\n')).toMatch(/not JSON[\s\S]*expected \{"topic"[\s\S]*not a published event type: "subscribed"[\s\S]*trade_executed data/);
+    expect(a.rec.events[0]).toMatchObject({ type: 'alert', seq: 1 });
+  });
+
+  it('reports a gap (onReset) when an instance falls behind by more than the stream retains', async () => {
+    prefix = uniquePrefix();
+    const proxy = new TcpProxy(Number(new URL(REDIS_URL).port || 6379));
+    await proxy.start();
+    try {
+      const a = await open({ historySize: 10 });
+      const b = await open({ historySize: 10, url: `redis://127.0.0.1:${proxy.port}` });
+      await a.log.append(alert(0));
+      await waitFor(() => b.rec.events.length === 1);
+      proxy.blackhole(true); // B's connections stay open but hear nothing
+      await Promise.all(Array.from({ length: 1500 }, (_, i) => a.log.append(alert(i + 1))));
+      proxy.blackhole(false);
+      proxy.cutAll(); // B reconnects, finds the same epoch, and reads on from seq 1
+      await waitFor(() => b.log.status().lastSeq === 1501, 10_000, 'B to catch up');
+      expect(b.rec.resets).toEqual([{ epoch: a.log.epoch, reason: 'gap' }]);
+      const seqs = b.rec.seqs();
+      expect(seqs[1]).toBeGreaterThan(2); // the trimmed ones were skipped, and that was reported
+      expect(seqs.slice(1)).toEqual(Array.from({ length: 1501 - seqs[1]! + 1 }, (_, i) => seqs[1]! + i));
+      expect(a.rec.resets).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('does not append twice when an append is retried after its reply was lost', async () => {
+    prefix = uniquePrefix();
+    const s = script(APPEND_SCRIPT);
+    const keys = [`${prefix}:log`, `${prefix}:events`, `${prefix}:ingest:-`];
+    const args = (id: string, retry: string) => ['E1', 'alert', 'alerts', 'ts', '{}', '1000', '60000', '0', id, retry];
+    expect(await runScript(redis, s, keys, args('id-1', '0'))).toEqual(['E1', 1]);
+    expect(await runScript(redis, s, keys, args('id-1', '1'))).toEqual(['E1', 1]); // found: not appended again
+    expect(await runScript(redis, s, keys, args('id-2', '1'))).toEqual(['E1', 2]); // not found: appended
+    expect(await redis.xLen(`${prefix}:events`)).toBe(2);
+  });
+
+  it('refuses append before start and after close, and close is idempotent', async () => {
+    prefix = uniquePrefix();
+    const log = new RedisEventLog({ url: REDIS_URL, keyPrefix: prefix, historySize: 10, historyTtl: 1000 });
+    await expect(log.append(alert(1))).rejects.toThrow(/start/);
+    await log.start(() => {});
+    await log.close();
+    await log.close();
+    await expect(log.append(alert(1))).rejects.toThrow(/closed/);
+    expect(() => new RedisEventLog({ url: '', historySize: 1, historyTtl: 1 })).toThrow(/url/);
+    expect(() => new RedisEventLog({ url: REDIS_URL, historySize: -1, historyTtl: 1 })).toThrow(/historySize/);
+  });
+});

@@ -1,0 +1,132 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SigmaxServer, type SigmaxServerOptions } from '../../src/server/index.js';
+import { PrivateRedis, REDIS_URL, deleteKeys, redisAvailability, testClient, uniquePrefix, waitFor, type TestClient } from './helpers.js';
+import { WsRecorder } from './ws-client.js';
+
+const redisUp = await redisAvailability();
+
+const trade = (id: string) => ({
+  proposal_id: `prop_${id}`,
+  symbol: 'BTC/USDT',
+  action: 'buy',
+  size: 0.001,
+  filled_price: 95000,
+  order_id: `order_${id}`,
+  status: 'filled',
+});
+
+/** Publishes a marker on `server` and waits until every client has it: whatever came before has arrived. */
+async function settle(server: SigmaxServer, clients: WsRecorder[], tag: string): Promise<void> {
+  await server.publish('alert', { message: `marker ${tag}`, level: 'info' });
+  await Promise.all(clients.map((c) => c.waitFor((f) => f.type === 'alert' && f.data.message === `marker ${tag}`)));
+}
+
+describe.skipIf(!redisUp)('two SigmaxServer instances on one Redis', () => {
+  const servers: SigmaxServer[] = [];
+  const clients: WsRecorder[] = [];
+  const privates: PrivateRedis[] = [];
+  let redis: TestClient;
+  let prefix = '';
+
+  beforeAll(async () => {
+    redis = await testClient();
+  });
+  afterAll(() => redis?.destroy());
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+    await Promise.all(privates.splice(0).map((p) => p.stop()));
+    if (prefix) await deleteKeys(redis, prefix);
+  });
+
+  async function serve(options: SigmaxServerOptions): Promise<SigmaxServer> {
+    const s = new SigmaxServer({ port: 0, host: '127.0.0.1', historySize: 100, historyTtl: 60_000, ...options });
+    servers.push(s);
+    await s.listen();
+    return s;
+  }
+  async function client(server: SigmaxServer, since?: { epoch: string; seq: number }): Promise<WsRecorder> {
+    const c = await WsRecorder.subscribed(server.url, since);
+    clients.push(c);
+    return c;
+  }
+
+  it('delivers an event published on A exactly once to a client of A and to a client of B, with one seq', async () => {
+    prefix = uniquePrefix();
+    const a = await serve({ redisUrl: REDIS_URL, redisKeyPrefix: prefix });
+    const b = await serve({ redisUrl: REDIS_URL, redisKeyPrefix: prefix });
+    const ca = await client(a);
+    const cb = await client(b);
+    expect(ca.epoch).toBe(cb.epoch);
+    await a.publish('trade_executed', trade('1'));
+    await settle(b, [ca, cb], '1');
+    for (const c of [ca, cb]) {
+      const trades = c.events('trade_executed');
+      expect(trades).toHaveLength(1);
+      expect(trades[0]).toMatchObject({ type: 'trade_executed', topic: 'executions', seq: 1, data: trade('1') });
+    }
+    expect(ca.events().map((f) => f.seq)).toEqual([1, 2]);
+    expect(cb.events().map((f) => f.seq)).toEqual([1, 2]);
+    expect(a.stats()).toMatchObject({ redis_enabled: true });
+  });
+
+  it('delivers a message in the original sigmax:broadcast format to the clients of both, once', async () => {
+    prefix = uniquePrefix();
+    const a = await serve({ redisUrl: REDIS_URL, redisKeyPrefix: prefix });
+    const b = await serve({ redisUrl: REDIS_URL, redisKeyPrefix: prefix });
+    const ca = await client(a);
+    const cb = await client(b);
+    const message = { type: 'trade_executed', data: trade('py'), timestamp: '2026-11-25T17:17:34.969880', connection_id: null };
+    await redis.publish(`${prefix}:broadcast`, JSON.stringify({ topic: 'executions', message }));
+    await Promise.all([ca, cb].map((c) => c.waitFor((f) => f.type === 'trade_executed')));
+    await settle(a, [ca, cb], 'legacy');
+    for (const c of [ca, cb]) {
+      expect(c.events('trade_executed')).toEqual([
+        { type: 'trade_executed', data: trade('py'), timestamp: '2026-11-25T17:17:34.969880', topic: 'executions', seq: 1 },
+      ]);
+    }
+  });
+
+  it('keeps serving local clients while Redis is down, says so, and recovers when it returns', async () => {
+    const priv = new PrivateRedis();
+    privates.push(priv);
+    await priv.start();
+    prefix = '';
+    const a = await serve({ redisUrl: priv.url, redisKeyPrefix: 'it' });
+    const b = await serve({ redisUrl: priv.url, redisKeyPrefix: 'it' });
+    const ca = await client(a);
+    const cb = await client(b);
+    await a.publish('trade_executed', trade('before'));
+    await Promise.all([ca, cb].map((c) => c.waitFor((f) => f.data?.proposal_id === 'prop_before')));
+
+    await priv.stop();
+    await waitFor(() => !a.stats().redis_enabled && !b.stats().redis_enabled, 5000, 'stats to show Redis down');
+    const health = await fetch(`http://127.0.0.1:${a.port}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'degraded', redis: { enabled: true, connected: false } });
+    // local delivery continues, on the same connection
+    await a.publish('trade_executed', trade('during'));
+    const during = await ca.waitFor((f) => f.data?.proposal_id === 'prop_during');
+    expect(during.seq).toBeGreaterThan(ca.events()[0]!.seq!);
+    expect(ca.closed).toBeUndefined();
+
+    await priv.start(); // same port, empty: a new shared epoch
+    await waitFor(() => a.stats().redis_enabled && b.stats().redis_enabled, 10_000, 'stats to show Redis back');
+    // positions on the old epochs are void: clients are asked to reconnect, and resuming says so
+    expect(await ca.waitClosed()).toBe(1001);
+    expect(await cb.waitClosed()).toBe(1001);
+    const resumed = await client(b, { epoch: ca.epoch, seq: during.seq! });
+    const subscribed = resumed.frames.find((f) => f.type === 'subscribed')!;
+    expect(subscribed.data).toMatchObject({ recovered: false });
+    const ca2 = await client(a);
+    expect(ca2.epoch).toBe(resumed.epoch);
+    await a.publish('trade_executed', trade('after'));
+    await settle(b, [ca2, resumed], 'after');
+    for (const c of [ca2, resumed]) {
+      expect(c.events('trade_executed').map((f) => f.data.proposal_id)).toEqual(['prop_after']);
+    }
+    expect(ca2.events('trade_executed')[0]!.seq).toBe(resumed.events('trade_executed')[0]!.seq);
+    const healthAfter = await (await fetch(`http://127.0.0.1:${a.port}/health`)).json();
+    expect(healthAfter).toMatchObject({ status: 'ok', redis: { connected: true } });
+  });
+});
