@@ -229,7 +229,7 @@ export class SigmaxWebSocketClient {
   #onConnected(conn: Connection, d: EventDataMap['connected']): void {
     const features = d.features ?? [];
     this.#byType = !features.includes(Feature.REQUEST_ID);
-    const info: OpenInfo = { connectionId: d.connection_id, protocol: d.protocol ?? undefined, features, epoch: d.epoch, recovered: undefined };
+    const info: OpenInfo = { connectionId: d.connection_id, protocol: d.protocol ?? undefined, features, epoch: d.epoch ?? undefined, recovered: undefined };
     this.#info = info;
     const { topics, symbols } = (this.#restored = this.#subs.snapshot());
     const delivery = this.#delivery;
@@ -239,10 +239,10 @@ export class SigmaxWebSocketClient {
     this.#send(conn, { type: 'subscribe', data: since ? { topics, symbols, since } : { topics, symbols } }, 'subscribed').then(
       (ev) => {
         if (this.#conn !== conn) return;
-        const r = (ev as ServerEvent<'subscribed'>).data.recovered;
+        const r = (ev as ServerEvent<'subscribed'>).data.recovered ?? undefined;
         if (since) {
           info.recovered = r;
-          if (r === false) this.#emit('gap', delivery.gap(since, d.epoch));
+          if (r === false) this.#emit('gap', delivery.gap(since, d.epoch ?? undefined));
         }
         this.#adopt(ev);
         this.#setOpen(info);
@@ -375,7 +375,7 @@ export class SigmaxWebSocketClient {
       const ev = (await this.#send(conn, { type, data: { topics: n.topics, symbols: n.symbols } }, type === 'subscribe' ? 'subscribed' : 'unsubscribed')) as ServerEvent<'subscribed'>;
       record();
       this.#adopt(ev);
-      return { topics: ev.data.topics, symbols: ev.data.symbols, message: ev.data.message };
+      return { topics: ev.data.topics, symbols: ev.data.symbols, message: ev.data.message ?? undefined };
     } catch (e) {
       if (!(e instanceof ConnectionError) || e.code !== 'CONNECTION_LOST' || (this.#state as ClientState) === 'closed') throw e;
       record(); // lost before the reply: the wish is kept and restored on reconnect

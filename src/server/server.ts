@@ -36,6 +36,11 @@ type TaggedSocket = WebSocket & { [kSession]?: Session };
 function onMessage(this: TaggedSocket, data: RawData, isBinary: boolean): void {
   this[kSession]?.receive(data, isBinary);
 }
+/** WebSocket-level ping/pong frames count as activity too (non-browser clients may use them). */
+function onControlFrame(this: TaggedSocket): void {
+  const s = this[kSession];
+  if (s) s.lastSeen = Date.now();
+}
 function onClose(this: TaggedSocket): void {
   this[kSession]?.closed();
 }
@@ -236,6 +241,8 @@ export class SigmaxServer {
     const session = new Session(ws, ctx, randomUUID());
     (ws as TaggedSocket)[kSession] = session;
     ws.on('message', onMessage);
+    ws.on('ping', onControlFrame);
+    ws.on('pong', onControlFrame);
     ws.on('close', onClose);
     ws.on('error', onError);
     this.#sessions.add(session);

@@ -17,7 +17,7 @@ describe('typed API', () => {
       expectTypeOf(e.type).toEqualTypeOf<'trade_executed'>();
       expectTypeOf(e.data.filled_price).toEqualTypeOf<number>();
       expectTypeOf(e.data.symbol).toEqualTypeOf<string>();
-      expectTypeOf(e.seq).toEqualTypeOf<number | undefined>();
+      expectTypeOf(e.seq).toEqualTypeOf<number | null | undefined>();
     });
     expectTypeOf(off).toEqualTypeOf<() => void>();
     client.on('market_update', (e) => expectTypeOf(e.data[0]!.price).toEqualTypeOf<number>());

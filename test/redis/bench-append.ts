@@ -2,8 +2,8 @@
  * Micro-benchmark: appends/s of one RedisEventLog instance vs a plain PUBLISH loop, same run.
  * Not a test (no timed assertions); run it by hand:
  *
- *   npx esbuild test/redis/bench-append.ts --bundle --platform=node --format=esm \
- *     --packages=external --outfile=bench-append.tmp.mjs && node bench-append.tmp.mjs; rm bench-append.tmp.mjs
+ *   npx esbuild test/redis/bench-append.ts --bundle --platform=node --format=cjs \
+ *     --outfile=/tmp/bench-append.cjs --log-level=warning && node /tmp/bench-append.cjs
  *
  * Env: REDIS_URL (default redis://127.0.0.1:6379), N (default 5000), RUNS (default 3).
  * Uses a unique key prefix and deletes its keys afterwards.
@@ -77,4 +77,7 @@ async function main(): Promise<void> {
   await pub.close();
 }
 
-await main();
+main().catch((err: unknown) => {
+  process.exitCode = 1;
+  process.stderr.write(`${String(err)}\n`);
+});

@@ -25,7 +25,7 @@ describe('server heartbeat (real sockets)', () => {
     expect(server.stats()).toMatchObject({ total_connections_lifetime: 1, total_disconnections_lifetime: 1, subscriptions_count: 0, topics: [] });
   });
 
-  it('keeps a connection that sends anything (pong, or any other message) within the timeout', async () => {
+  it('keeps a connection that sends anything (pong, any other message, or a WebSocket ping) within the timeout', async () => {
     const server = await startServer({ heartbeatInterval: 100, connectionTimeout: 1000 });
     const c = await connect(server);
     const d = await connect(server);
@@ -36,9 +36,16 @@ describe('server heartbeat (real sockets)', () => {
       if (JSON.parse(m.toString()).type === 'ping') d.send({ type: 'get_status' });
     });
     // 20 pings take about 2 s: twice the timeout.
-    for (let i = 0; i < 20; i++) await c.next('ping', 2000);
+    const e = await connect(server);
+    const keepAlive = setInterval(() => e.ws.ping(), 100); // WebSocket-level pings only
+    try {
+      for (let i = 0; i < 20; i++) await c.next('ping', 2000);
+    } finally {
+      clearInterval(keepAlive);
+    }
     expect(c.ws.readyState).toBe(c.ws.OPEN);
     expect(d.ws.readyState).toBe(d.ws.OPEN);
+    expect(e.ws.readyState).toBe(e.ws.OPEN);
     expect(server.stats().total_disconnections_lifetime).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { request } from 'node:http';
+import { MemoryEventLog, type EventLog } from '../../src/server/index.js';
 import { SAMPLE, TestClient, connect, httpUrl, startServer, waitUntil } from './helpers.js';
 
 describe('GET /api/ws/stats', () => {
@@ -53,6 +54,28 @@ describe('GET /health', () => {
       log: { backend: 'memory', connected: true, epoch: server.epoch, last_seq: 0 },
       redis: { enabled: false, connected: false },
     });
+  });
+});
+
+describe('GET /health with a disconnected event log', () => {
+  it('still answers 200, with status degraded', async () => {
+    const inner = new MemoryEventLog();
+    let connected = true;
+    const log: EventLog = {
+      epoch: inner.epoch,
+      start: (onEvent) => inner.start(onEvent),
+      append: (e) => inner.append(e),
+      readAfter: (e, a, l) => inner.readAfter(e, a, l),
+      status: () => ({ ...inner.status(), backend: 'redis', connected }),
+      close: () => inner.close(),
+    };
+    const server = await startServer({ eventLog: log });
+    expect(server.stats().redis_enabled).toBe(true);
+    connected = false;
+    const res = await fetch(httpUrl(server, '/health'));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'degraded', log: { backend: 'redis', connected: false } });
+    expect(server.stats().redis_enabled).toBe(false);
   });
 });
 

@@ -1,9 +1,16 @@
 /**
- * The event log shared by server instances through Redis: one sequence, one bounded
- * history (a Redis stream whose entry ids are the seqs), and delivery of every committed
- * event to every instance by a blocking `XREAD` loop. Also ingests the legacy
- * `P:broadcast` pub/sub feed of SIGMAX 2.0, sequencing each message exactly once.
- * Design notes: see `redis-scripts.ts` (keys, atomicity, trimming) and the class doc below.
+ * The event log shared by server instances through Redis.
+ *
+ * - Sequence + history: one Lua script per append does `HINCRBY P:log seq` and `XADD P:events`
+ *   with the entry id `${seq}-0`, atomically, so the stream id is the seq (resume = `XRANGE` from
+ *   a seq, no index) and the epoch in the same hash can never disagree with the seq.
+ * - Delivery: every instance (the appending one too) runs one blocking `XREAD` loop from its last
+ *   seq and hands entries to `onEvent`: one total order everywhere, exactly once per instance.
+ * - Legacy feed: `P:broadcast` messages (SIGMAX 2.0 format) are validated and appended by every
+ *   instance that hears them; `SET NX PX` on their hash inside the script lets one win.
+ * - Outage: appends fall back to a local log (own epoch) so local clients keep receiving;
+ *   when Redis returns, `onReset` has the server make clients resume (they get recovered:false).
+ * Keys and scripts: `redis-scripts.ts`; connections: `redis-connections.ts`.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { ErrorReply } from 'redis';

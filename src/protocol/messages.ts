@@ -1,0 +1,37 @@
+/** Decoding and validation of client messages (server side, with zod). Never throws on a peer's bytes. */
+import { decodeJson, type FrameIssue } from './codec.js';
+import { WSMessageType } from './constants.js';
+import { ClientMessageSchema, formatIssues, type ClientMessage } from './schemas.js';
+import { isObject } from './shapes.js';
+
+export type ClientFrameResult =
+  | { ok: true; message: ClientMessage }
+  | { ok: false; issue: FrameIssue; /** echoed when it could be read */ request_id?: string };
+
+const CLIENT_TYPES: ReadonlySet<string> = new Set(Object.values(WSMessageType));
+
+/** Decodes and validates a frame received from a client. */
+export function parseClientFrame(raw: unknown): ClientFrameResult {
+  const decoded = decodeJson(raw);
+  if (!decoded.ok) return decoded;
+  const value = decoded.value;
+  if (!isObject(value)) {
+    return { ok: false, issue: { code: 'INVALID_MESSAGE', message: 'Message must be a JSON object' } };
+  }
+  const request_id = typeof value.request_id === 'string' && value.request_id.length <= 128 ? value.request_id : undefined;
+  if (typeof value.type !== 'string' || !CLIENT_TYPES.has(value.type)) {
+    return {
+      ok: false,
+      request_id,
+      issue: {
+        code: 'INVALID_MESSAGE',
+        message: `Unknown message type: ${JSON.stringify(value.type)?.slice(0, 64)}. Expected one of ${[...CLIENT_TYPES].join(', ')}`,
+      },
+    };
+  }
+  const parsed = ClientMessageSchema.safeParse(value);
+  if (!parsed.success) {
+    return { ok: false, request_id, issue: { code: 'INVALID_MESSAGE', message: `${value.type}: ${formatIssues(parsed.error)}` } };
+  }
+  return { ok: true, message: parsed.data };
+}

@@ -1,0 +1,207 @@
+/**
+ * The shapes of every server event of PROTOCOL.md, declared once. From them come
+ * the TypeScript types, the zod schemas (`schemas.ts`) and the compact validator
+ * that the client runs on every inbound frame (`checkShape`), which keeps zod out
+ * of browser bundles that only need the client.
+ *
+ * A shape is a kind (`'s'` string, `'n'` number, `'i'` non-negative integer, `'b'`
+ * boolean, `'u'` anything), a one-element array `[shape]` (a list), or an object
+ * of shapes. Object keys ending in `?` are optional and may be `null`. Objects are
+ * loose: unknown extra fields are accepted and kept (forward compatibility).
+ */
+
+export type Kind = 's' | 'n' | 'i' | 'b' | 'u';
+export type Shape = Kind | readonly [Shape] | { readonly [key: string]: Shape };
+
+type OptionalKey<K> = K extends `${infer B}?` ? B : never;
+type RequiredKey<K> = K extends `${string}?` ? never : K;
+
+/** The TypeScript type a shape describes. */
+export type Infer<S> = S extends 's'
+  ? string
+  : S extends 'n' | 'i'
+    ? number
+    : S extends 'b'
+      ? boolean
+      : S extends 'u'
+        ? unknown
+        : S extends readonly [infer E]
+          ? Infer<E>[]
+          : S extends { readonly [key: string]: Shape }
+            ? { [K in keyof S as RequiredKey<K>]: Infer<S[K]> } & {
+                [K in keyof S as OptionalKey<K>]?: Infer<S[K]> | null;
+              } & { [key: string]: unknown }
+            : never;
+
+const KIND_NAMES: Record<Kind, string> = { s: 'string', n: 'number', i: 'non-negative integer', b: 'boolean', u: 'any' };
+
+function checkKind(kind: Kind, v: unknown): boolean {
+  switch (kind) {
+    case 's':
+      return typeof v === 'string';
+    case 'n':
+      return typeof v === 'number';
+    case 'i':
+      return Number.isInteger(v) && (v as number) >= 0;
+    case 'b':
+      return typeof v === 'boolean';
+    default:
+      return true;
+  }
+}
+
+/** Whether `v` is a JSON object (not null, not an array). */
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Checks `value` against `shape`; returns `undefined` when it conforms, otherwise
+ * the first problem, e.g. `data.size: expected number`.
+ */
+export function checkShape(shape: Shape, value: unknown, path: string): string | undefined {
+  if (typeof shape === 'string') {
+    return checkKind(shape as Kind, value) ? undefined : `${path}: expected ${KIND_NAMES[shape as Kind]}`;
+  }
+  if (Array.isArray(shape)) {
+    if (!Array.isArray(value)) return `${path}: expected array`;
+    for (let i = 0; i < value.length; i++) {
+      const problem = checkShape(shape[0] as Shape, value[i], `${path}[${i}]`);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  if (!isObject(value)) return `${path}: expected object`;
+  for (const key in shape) {
+    const sub = (shape as Record<string, Shape>)[key] as Shape;
+    if (key.endsWith('?')) {
+      const name = key.slice(0, -1);
+      const v = value[name];
+      if (v == null) continue;
+      const problem = checkShape(sub, v, `${path}.${name}`);
+      if (problem) return problem;
+    } else {
+      const problem = checkShape(sub, value[key], `${path}.${key}`);
+      if (problem) return problem;
+    }
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------
+// The shapes
+// ---------------------------------------------------------------------------
+
+/** Position in an event log: `epoch` names the log, `seq` the last event received. */
+export const STREAM_POSITION = { epoch: 's', seq: 'i' } as const;
+
+/** `data` of each server event type. `ping` carries none. */
+export const EVENT_DATA_SHAPES = {
+  connected: {
+    connection_id: 's',
+    'message?': 's',
+    'server_version?': 's',
+    'available_topics?': ['s'],
+    'instructions?': 's',
+    /** Part B 1; absent from a Part A server. */
+    'protocol?': 'i',
+    'features?': ['s'],
+    /** Part B 4: names the event log. */
+    'epoch?': 's',
+  },
+  subscribed: {
+    topics: ['s'],
+    symbols: ['s'],
+    'message?': 's',
+    /** Part B 4: answer to `since`. */
+    'recovered?': 'b',
+    'epoch?': 's',
+    /** Part B 4: the position from which this connection receives every matching event. */
+    'seq?': 'i',
+  },
+  unsubscribed: { topics: ['s'], symbols: ['s'], 'message?': 's' },
+  ping: 'u',
+  pong: 'u',
+  error: { error: 's', code: 's', 'details?': 'u' },
+  proposal_created: { proposal_id: 's', symbol: 's', action: 's', size: 'n', 'reason?': 's' },
+  proposal_approved: { proposal_id: 's', 'approved_by?': 's', 'approved_at?': 's' },
+  trade_executed: {
+    proposal_id: 's',
+    symbol: 's',
+    action: 's',
+    size: 'n',
+    filled_price: 'n',
+    order_id: 's',
+    status: 's',
+  },
+  analysis_update: {
+    symbol: 's',
+    decision: 's',
+    confidence: 'n',
+    bull_score: 'n',
+    bear_score: 'n',
+    'reasoning?': 's',
+  },
+  /** The system's status, or the reply to `get_subscriptions` (`subscriptions`, `count`). */
+  system_status: {
+    'initialized?': 'b',
+    'running?': 'b',
+    'paused?': 'b',
+    'mode?': 's',
+    'risk_profile?': 's',
+    'uptime?': 'n',
+    'subscriptions?': ['s'],
+    'count?': 'n',
+  },
+  status_change: {},
+  market_update: [{ symbol: 's', price: 'n', volume_24h: 'n', change_24h: 'n' }],
+  portfolio_update: {
+    total_value: 'n',
+    available_cash: 'n',
+    positions: [{ symbol: 's' }],
+    total_pnl: 'n',
+    total_pnl_percent: 'n',
+  },
+  health_update: { cpu_percent: 'n', memory_percent: 'n', disk_percent: 'n', process_count: 'n' },
+  alert: { 'message?': 's', 'level?': 's', 'symbol?': 's' },
+  warning: { 'message?': 's', 'level?': 's', 'symbol?': 's' },
+} as const;
+
+/** Envelope fields common to every server event. */
+export const ENVELOPE = {
+  type: 's',
+  'data?': 'u',
+  /** ISO-8601; SIGMAX 2.0 omits the time zone. */
+  'timestamp?': 's',
+  'connection_id?': 's',
+  /** Part B 2: echo of the request's `request_id`. */
+  'request_id?': 's',
+  /** Part B 4: topic and position of a published event. */
+  'topic?': 's',
+  'seq?': 'i',
+} as const;
+
+type DataShapes = typeof EVENT_DATA_SHAPES;
+/** The `data` type of each server event type. */
+export type EventDataMap = { [K in keyof DataShapes]: Infer<DataShapes[K]> };
+export type ServerEventType = keyof EventDataMap;
+export type StreamPosition = Infer<typeof STREAM_POSITION>;
+/** Any well-formed server event envelope (also of types this version does not know). */
+export type Envelope = Infer<typeof ENVELOPE>;
+
+/** The typed envelope fields of a server event. */
+export interface EnvelopeFields {
+  timestamp?: string | null;
+  connection_id?: string | null;
+  request_id?: string | null;
+  topic?: string | null;
+  seq?: number | null;
+}
+
+/** A server event of type `T`, fully typed. */
+export type ServerEvent<T extends ServerEventType = ServerEventType> = {
+  [K in T]: EnvelopeFields & { type: K; data: EventDataMap[K] };
+}[T];
+
+/** Every server event type whose `data` is validated. */
+export const SERVER_EVENT_TYPES = Object.keys(EVENT_DATA_SHAPES) as ServerEventType[];
