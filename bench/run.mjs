@@ -135,7 +135,56 @@ async function heartbeat() {
     `raw ws one-shot sweep ${fmt(raw.maxMs, 1)} ms (p99 ${fmt(raw.p99Ms, 1)})`, '<= 20 ms');
 }
 
-const sections = { bundle, decode, fanout, memory, heartbeat };
+async function publishOnce(options, count) {
+  const srv = await startServer('sigmax', options);
+  const t0 = performance.now();
+  await srv.call('publishAwait', { count, burst: 50 });
+  await srv.call('delivered', { count });
+  const wall = performance.now() - t0;
+  await srv.stop();
+  return (count / wall) * 1000;
+}
+
+/** Publish throughput (appended and handed to the fan-out, no subscribers) with and without the event log's work. */
+async function publish() {
+  const runs = 3;
+  const pair = async (label, withOpts, withoutOpts, count, baselineName) => {
+    const w = [], wo = [];
+    for (let r = 0; r < runs; r++) {
+      wo.push(await publishOnce(withoutOpts(r), count));
+      w.push(await publishOnce(withOpts(r), count));
+    }
+    report('publish', `${label}: events/s (${count} events)`, `${fmt(median(w), 0)}/s`,
+      `${baselineName} ${fmt(median(wo), 0)}/s, ratio ${fmt(median(w) / median(wo), 2)}`);
+  };
+  await pair('memory, sequence + history 1000', () => ({ historySize: 1000 }), () => ({ historySize: 0 }), 20_000, 'history off (WS_HISTORY_SIZE=0)');
+
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const { createClient } = await import('redis');
+  const redis = createClient({ url: redisUrl, socket: { connectTimeout: 1000, reconnectStrategy: false } });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+  } catch {
+    report('publish', 'redis', `skipped: no Redis at ${redisUrl}`);
+    return;
+  }
+  const prefix = `bench:${process.pid}:${Date.now()}`;
+  try {
+    await pair(
+      'redis, shared sequence + history (RedisEventLog)',
+      (r) => ({ redisUrl, redisKeyPrefix: `${prefix}:seq${r}`, historySize: 1000 }),
+      (r) => ({ redisUrl, redisKeyPrefix: `${prefix}:ps${r}`, log: 'pubsub' }),
+      5000,
+      'plain PUBLISH/SUBSCRIBE fan-out (SIGMAX 2.0 style)',
+    );
+  } finally {
+    for await (const keys of redis.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 })) if (keys.length) await redis.del(keys);
+    await redis.quit();
+  }
+}
+
+const sections = { bundle, decode, fanout, memory, heartbeat, publish };
 for (const [name, fn] of Object.entries(sections)) {
   if (!want(name)) continue;
   try {

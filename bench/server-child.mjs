@@ -30,23 +30,31 @@ if (kind === 'raw') {
   }
 } else {
   const { SigmaxServer } = await import('../dist/server/index.js');
-  server = new SigmaxServer({ port: 0, host: '127.0.0.1', maxConnections: 100_000, ...options });
+  const { log, ...rest } = options;
+  if (log === 'pubsub') {
+    const { PubSubLog } = await import('./pubsub-log.mjs');
+    rest.eventLog = new PubSubLog(rest.redisUrl, `${rest.redisKeyPrefix}:bench`);
+    delete rest.redisUrl;
+  }
+  server = new SigmaxServer({ port: 0, host: '127.0.0.1', maxConnections: 100_000, ...rest });
   await server.listen();
 }
 const port = kind === 'raw' ? wss.address().port : server.port;
 
-/** Publishes `count` market updates, `burst` per macrotask so sends can flush between bursts. */
+/** Publishes `count` market updates, `burst` at a time (concurrently), yielding between bursts so sends can flush. */
 async function publish({ count, burst = 5 }) {
   for (let i = 0; i < count; i += burst) {
+    const pending = [];
     for (let j = i; j < Math.min(count, i + burst); j++) {
       const ev = marketUpdate(5, j);
       if (kind === 'raw') {
         const s = JSON.stringify(ev);
         for (const c of wss.clients) if (c.readyState === 1) c.send(s);
       } else {
-        await server.publish('market_update', ev.data);
+        pending.push(server.publish('market_update', ev.data));
       }
     }
+    await Promise.all(pending);
     await new Promise((r) => setImmediate(r));
   }
 }
@@ -55,6 +63,15 @@ let cpuStart = process.cpuUsage();
 let histogram;
 const handlers = {
   ready: () => ({ port }),
+  /** Resolves once `count` events have reached the fan-out (delivered through the log). */
+  delivered: async ({ count, timeoutMs = 60_000 }) => {
+    const deadline = Date.now() + timeoutMs;
+    while (server.stats().last_seq < count) {
+      if (Date.now() > deadline) throw new Error(`only ${server.stats().last_seq} of ${count} events delivered`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    return {};
+  },
   publish: (args) => {
     cpuStart = process.cpuUsage();
     publish(args).catch((e) => process.send({ id: -1, error: String(e) }));

@@ -7,13 +7,14 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 
 export class TcpProxy {
   #server: Server | undefined;
-  #target: number;
+  #target: number | (() => number);
   #blackholed = false;
   readonly #pairs = new Set<[Socket, Socket]>();
   /** Connections accepted since start. */
   accepted = 0;
 
-  constructor(targetPort: number) {
+  /** `target`: a port, or a function choosing the port of each new connection (e.g. among several servers). */
+  constructor(targetPort: number | (() => number)) {
     this.#target = targetPort;
   }
 
@@ -34,8 +35,8 @@ export class TcpProxy {
     });
   }
 
-  /** New connections go to this port (existing ones are left alone). */
-  setTarget(port: number): void {
+  /** New connections go to this port, or the port this function chooses (existing ones are left alone). */
+  setTarget(port: number | (() => number)): void {
     this.#target = port;
   }
 
@@ -53,6 +54,22 @@ export class TcpProxy {
     this.#pairs.clear();
   }
 
+  /** Number of proxied connections open now. */
+  get open(): number {
+    return this.#pairs.size;
+  }
+
+  /** Destroys one proxied connection, chosen with `random` (in [0, 1)); returns whether there was one. */
+  cutOne(random: () => number = Math.random): boolean {
+    const pairs = [...this.#pairs];
+    const pair = pairs[Math.floor(random() * pairs.length)];
+    if (!pair) return false;
+    this.#pairs.delete(pair);
+    pair[0].destroy();
+    pair[1].destroy();
+    return true;
+  }
+
   /** Cuts every connection and stops listening. Idempotent. */
   async close(): Promise<void> {
     this.cutAll();
@@ -63,7 +80,7 @@ export class TcpProxy {
 
   #accept(client: Socket): void {
     this.accepted++;
-    const upstream = connect(this.#target, '127.0.0.1');
+    const upstream = connect(typeof this.#target === 'function' ? this.#target() : this.#target, '127.0.0.1');
     const pair: [Socket, Socket] = [client, upstream];
     this.#pairs.add(pair);
     const forward = (from: Socket, to: Socket): void => {

@@ -24,6 +24,10 @@ describe('malformed input: an error with a code, and the connection stays', () =
     ['a binary frame', Buffer.from('{"type":"ping"}'), 'INVALID_MESSAGE'],
     ['deeply nested JSON', '['.repeat(3000) + ']'.repeat(3000), 'INVALID_MESSAGE'],
     ['a deeply nested topic', `{"type":"subscribe","data":{"topics":[${'['.repeat(20000)}${']'.repeat(20000)}]}}`, 'INVALID_TOPIC'],
+    ['a deeply nested type', `{"type":${'['.repeat(20000)}${']'.repeat(20000)}}`, 'INVALID_MESSAGE'],
+    ['a deeply nested since', `{"type":"subscribe","data":{"since":${'['.repeat(20000)}${']'.repeat(20000)}}}`, 'INVALID_MESSAGE'],
+    ['a deeply nested command name', `{"type":"command","data":{"command":${'['.repeat(20000)}${']'.repeat(20000)}}}`, 'INVALID_MESSAGE'],
+    ['deeply nested data', `{"type":"subscribe","data":${'['.repeat(20000)}${']'.repeat(20000)}}`, 'INVALID_MESSAGE'],
     ['a huge topic string', JSON.stringify({ type: 'subscribe', data: { topics: ['x'.repeat(50_000)] } }), 'INVALID_TOPIC'],
   ];
 
