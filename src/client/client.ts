@@ -21,7 +21,7 @@ import { Delivery, type ListenOptions } from './delivery.js';
 import { AuthenticationError, ClosedError, ConnectionError, ProtocolError, ServerError, SigmaxError, ValidationError } from './errors.js';
 import type { ClientEventName, ClientEvents, ClientState, ClientStats, GapMarker, OpenInfo, SigmaxEvent } from './events.js';
 import { resolveOptions, type ClientOptions, type ResolvedOptions, type WebSocketConstructor } from './options.js';
-import { Requests } from './requests.js';
+import { Requests, SUBSCRIPTIONS } from './requests.js';
 import { SubscriptionRegistry, type SubscriptionLists, type SubscriptionRequest, type SubscriptionResult } from './subscriptions.js';
 import { watchPage } from './wake.js';
 
@@ -91,8 +91,14 @@ export class SigmaxWebSocketClient {
 
   /**
    * Opens the connection; resolves once the server's `connected` event has arrived and recorded subscriptions are
-   * restored. Rejects (and the client is `closed`) on refusal, timeout (`CONNECT_TIMEOUT`) or authentication failure.
-   * The first connection is not retried; losses after it are (see `autoReconnect`).
+   * restored. While already open, resolves at once; while connecting or reconnecting, with the next open.
+   *
+   * The first attempt is never retried, even with `autoReconnect`: when it fails, for whatever reason (refused,
+   * unreachable, `CONNECT_TIMEOUT`, authentication failed, `MAX_CONNECTIONS_EXCEEDED`), the promise rejects with a
+   * typed error and the client is `closed` with nothing left running, so a rejected `connect()` is never followed by
+   * a connection made behind the caller's back. Recorded subscriptions and handlers are kept: call `connect()` again
+   * to retry (with your own delay). `autoReconnect` covers every loss after the first successful open.
+   * @throws TypeError when no URL is given (here or in the options).
    */
   connect(url = this.#o.url, apiKey = this.#o.apiKey): Promise<OpenInfo> {
     if (this.#state === 'open' && this.#info) return Promise.resolve(this.#info);
@@ -105,15 +111,18 @@ export class SigmaxWebSocketClient {
     this.#url = apiKey ? `${url}${url.includes('?') ? '&' : '?'}api_key=${encodeURIComponent(apiKey)}` : url;
     this.#opened = false;
     this.#attempt = 0;
-    this.#setState('connecting', 'connect()');
+    if (!this.#setState('connecting', 'connect()')) return p; // a `state` handler called disconnect()
     this.#watchBrowser();
     this.#open();
     return p;
   }
 
-  /** Closes the connection and stops reconnecting. Idempotent. Pending calls reject with `ClosedError`; `listen()` iterators end. */
+  /**
+   * Closes the connection and stops reconnecting, in any state (also `idle`). Idempotent. Pending calls and
+   * `connect()` reject with `ClosedError`; `listen()` iterators end; every timer and listener is cleared.
+   */
   disconnect(): Promise<void> {
-    if (this.#state !== 'idle' && this.#state !== 'closed') this.#finish('disconnect()');
+    if (this.#state !== 'closed') this.#finish('disconnect()');
     return Promise.resolve();
   }
 
@@ -172,7 +181,7 @@ export class SigmaxWebSocketClient {
   }
   /** This connection's subscriptions as the server holds them, e.g. `['executions', 'symbol:BTC/USDT']`. */
   async getSubscriptions(): Promise<string[]> {
-    const ev = (await this.#request({ type: 'get_subscriptions' }, 'system_status')) as ServerEvent<'system_status'>;
+    const ev = (await this.#request({ type: 'get_subscriptions' }, SUBSCRIPTIONS)) as ServerEvent<'system_status'>;
     return ev.data.subscriptions ?? [];
   }
   /** Sends a `ping`; resolves with the round-trip time in ms. */
@@ -185,15 +194,18 @@ export class SigmaxWebSocketClient {
   /** Counters and the current position. */
   stats(): ClientStats {
     const d = this.#delivery;
-    return { ...this.#stats, eventsReceived: d.delivered, duplicatesDropped: d.duplicates, state: this.#state, connectionId: this.connectionId, position: this.position };
+    return { ...this.#stats, eventsReceived: d.delivered, duplicatesDropped: d.duplicates, eventsDropped: d.dropped, iterators: d.iterators, state: this.#state, connectionId: this.connectionId, position: this.position };
   }
 
   // --- state machine -------------------------------------------------------------------------
 
-  /** The only place the state changes: clears what the old state owned, then emits `state`. */
-  #setState(to: ClientState, reason: string): void {
+  /**
+   * The only place the state changes: clears what the old state owned, then emits `state`. Returns whether the
+   * state is still `to` afterwards (a handler may have called `disconnect()`); callers stop when it is not.
+   */
+  #setState(to: ClientState, reason: string): boolean {
     const from = this.#state;
-    if (from === to) return;
+    if (from === to) return true;
     if (from === 'reconnecting') {
       clearTimeout(this.#backoffTimer);
       this.#backoffTimer = undefined;
@@ -205,6 +217,7 @@ export class SigmaxWebSocketClient {
     this.#state = to;
     this.#log('debug', `state ${from} -> ${to} (${reason})`);
     this.#emit('state', { from, to, reason });
+    return this.#state === to;
   }
 
   #open(): void {
@@ -245,12 +258,12 @@ export class SigmaxWebSocketClient {
           if (r === false) this.#emit('gap', delivery.gap(since, d.epoch ?? undefined));
         }
         this.#adopt(ev);
-        this.#setOpen(info);
+        if (this.#conn === conn) this.#setOpen(info); // unless a `gap` handler called disconnect()
       },
       (err: SigmaxError) => {
         if (this.#conn !== conn) return;
         this.#emit('error', err);
-        this.#setOpen(info);
+        if (this.#conn === conn) this.#setOpen(info);
       },
     );
   }
@@ -258,7 +271,7 @@ export class SigmaxWebSocketClient {
   #setOpen(info: OpenInfo): void {
     const again = this.#opened;
     this.#opened = true;
-    this.#setState('open', again ? 'reconnected' : 'connected');
+    if (!this.#setState('open', again ? 'reconnected' : 'connected')) return;
     this.#healthyTimer = setTimeout(() => {
       this.#healthyTimer = undefined;
       this.#attempt = 0;
@@ -267,7 +280,7 @@ export class SigmaxWebSocketClient {
     if (again) this.#stats.reconnects++;
     for (const w of this.#waiters.splice(0)) w.resolve(info);
     this.#emit('open', info);
-    if (again) this.#emit('reconnected', info);
+    if (again && this.#state === 'open') this.#emit('reconnected', info);
   }
 
   /** Subscription calls made while the restoring `subscribe` was in flight are sent now. */
@@ -298,12 +311,13 @@ export class SigmaxWebSocketClient {
     const willRetry = !fatal && this.#o.autoReconnect && this.#state !== 'connecting' && this.#attempt < this.#o.maxReconnectAttempts;
     this.#log('info', `closed ${code} ${reason}`);
     this.#emit('close', { code, reason, willRetry });
+    if (this.#state === 'closed') return; // a `close` handler called disconnect()
     if (this.#state === 'connecting' || fatal) return this.#finish(`close ${code}`, failure);
     if (!willRetry) {
       return this.#finish(`close ${code}`, this.#o.autoReconnect ? new ConnectionError('RECONNECT_FAILED', `Gave up after ${this.#attempt} reconnect attempts`, { code, reason }, { cause: failure }) : undefined);
     }
     const delay = backoffDelay(this.#attempt++, { minDelay: this.#o.minReconnectDelay, maxDelay: this.#o.maxReconnectDelay, random: this.#o.random });
-    this.#setState('reconnecting', `close ${code}`);
+    if (!this.#setState('reconnecting', `close ${code}`)) return;
     this.#backoffTimer = setTimeout(() => {
       this.#backoffTimer = undefined;
       this.#open();
@@ -311,18 +325,21 @@ export class SigmaxWebSocketClient {
     this.#emit('reconnecting', { attempt: this.#attempt, delay });
   }
 
-  /** Ends the client (`closed`): closes the socket, settles every pending call and iterator. `error` goes to exactly one channel. */
+  /**
+   * Ends the client (`closed`): closes the socket, settles every pending call and iterator, then emits `state`
+   * (so a handler that calls `connect()` again starts afresh). `error` goes to exactly one channel.
+   */
   #finish(reason: string, error?: SigmaxError): void {
     this.#conn?.close(1000, 'client disconnect');
     this.#conn = undefined;
     this.#unwatch?.();
     this.#unwatch = undefined;
-    this.#setState('closed', reason);
     const closed = new ClosedError('CLIENT_CLOSED', 'The client was closed');
     this.#requests.failAll(error ?? closed);
     const waiters = this.#waiters.splice(0);
     for (const w of waiters) w.reject(error ?? closed);
     const iterators = this.#delivery.end(waiters.length ? undefined : error);
+    this.#setState('closed', reason);
     if (error && !waiters.length && !iterators) this.#emit('error', error);
   }
 
@@ -339,7 +356,8 @@ export class SigmaxWebSocketClient {
   // --- frames, events and requests -----------------------------------------------------------
 
   #onFrame(ev: ServerEvent | Envelope, known: boolean): void {
-    if (this.#requests.settle(ev, this.#byType)) return;
+    // A reply with a request_id that nothing waits for answers a request that already timed out: it was reported then.
+    if (this.#requests.settle(ev, this.#byType) || typeof ev.request_id === 'string') return;
     if (!known) return this.#emit('unknown', ev as Envelope);
     if (ev.type === 'error') {
       const d = (ev as ServerEvent<'error'>).data;
@@ -353,13 +371,13 @@ export class SigmaxWebSocketClient {
   }
 
   /**
-   * A `subscribed` reply may carry the log's head `seq` (optional extension): with no position yet in this
-   * epoch, start from it, so even a client that has received no event yet can resume what it misses.
+   * A `subscribed` reply may carry `{epoch, seq}`: the position from which this connection receives every matching
+   * event (the reference server sends it in answer to `since`, so also after a gap). With no position yet in this
+   * epoch, start from it, so a client that has received no event since can still resume what it misses.
    */
   #adopt(ev: ServerEvent | Envelope): void {
-    const seq = (ev.data as { seq?: unknown } | undefined)?.seq;
-    const epoch = this.#info?.epoch;
-    if (typeof seq === 'number' && epoch !== undefined && this.#delivery.pos?.epoch !== epoch) this.#delivery.pos = { epoch, seq };
+    const { seq, epoch = this.#info?.epoch } = ev.data as EventDataMap['subscribed'];
+    if (typeof seq === 'number' && epoch && epoch === this.#info?.epoch && this.#delivery.pos?.epoch !== epoch) this.#delivery.pos = { epoch, seq };
   }
 
   async #changeSubscription(type: 'subscribe' | 'unsubscribe', req: SubscriptionRequest): Promise<SubscriptionResult> {

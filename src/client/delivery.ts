@@ -40,21 +40,25 @@ export class Delivery {
   pos: StreamPosition | undefined;
   delivered = 0;
   duplicates = 0;
+  /** Events dropped by `drop-oldest` iterators. */
+  dropped = 0;
 
   constructor(emit: (event: SigmaxEvent) => void, defaults: { bufferSize: number; overflow: OverflowPolicy }) {
     this.#emit = emit;
     this.#defaults = defaults;
   }
 
-  /** A new iterator; already ended when `closed`. */
+  /** A new iterator; already ended when `closed`. @throws TypeError on a bad `bufferSize` or `overflow`. */
   listen<T extends PublishedEventType>(options: ListenOptions<T>, closed: boolean): AsyncIterableIterator<SigmaxEvent<T> | GapMarker> {
-    const { signal } = options;
+    const { signal, bufferSize = this.#defaults.bufferSize, overflow = this.#defaults.overflow } = options;
+    if (!(typeof bufferSize === 'number' && bufferSize >= 1)) throw new TypeError(`Expected listen() option \`bufferSize\` to be a number >= 1, got ${String(bufferSize)}`);
+    if (overflow !== 'error' && overflow !== 'drop-oldest') throw new TypeError(`Expected listen() option \`overflow\` to be 'error' or 'drop-oldest', got ${String(overflow)}`);
     const abort = (): void => void q.return();
     const sink: Sink = {
-      q: new EventQueue(options.bufferSize ?? this.#defaults.bufferSize, options.overflow ?? this.#defaults.overflow, () => {
+      q: new EventQueue(bufferSize, overflow, () => {
         this.#sinks.delete(sink);
         signal?.removeEventListener('abort', abort);
-      }),
+      }, () => this.dropped++),
       types: options.types && new Set(options.types),
       topics: options.topics && new Set(options.topics.map((t) => t.toLowerCase())),
       throwOnGap: options.gap === 'throw',
@@ -92,6 +96,11 @@ export class Delivery {
       else s.q.push({ type: 'gap', ...info });
     }
     return info;
+  }
+
+  /** Open iterators. */
+  get iterators(): number {
+    return this.#sinks.size;
   }
 
   /** Ends every iterator (throwing `error` if given); returns how many there were. */

@@ -101,6 +101,10 @@ export interface ClientStats {
   duplicatesDropped: number;
   /** Frames that failed parsing or validation. */
   invalidFrames: number;
+  /** Events that `listen({ overflow: 'drop-oldest' })` iterators dropped because their consumer fell behind. */
+  eventsDropped: number;
+  /** `listen()` iterators not ended yet (a count that only grows points at iterators never consumed nor ended). */
+  iterators: number;
   /** Last delivered stream position (resume). */
   position: StreamPosition | undefined;
 }

@@ -10,34 +10,32 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
   readonly #limit: number;
   readonly #policy: OverflowPolicy;
   readonly #onEnd: () => void;
-  #waiter: Waiter<T> | undefined;
+  readonly #onDrop: () => void;
+  /** Pending `next()` calls, oldest first (a consumer may call `next()` again before the last one settled). */
+  readonly #waiters: Waiter<T>[] = [];
   #error: SigmaxError | undefined;
   #done = false;
-  /** Events dropped by the `drop-oldest` policy. */
-  dropped = 0;
 
-  constructor(limit: number, policy: OverflowPolicy, onEnd: () => void) {
+  /** `onDrop` is called for each event the `drop-oldest` policy drops. */
+  constructor(limit: number, policy: OverflowPolicy, onEnd: () => void, onDrop: () => void) {
     this.#limit = limit;
     this.#policy = policy;
     this.#onEnd = onEnd;
+    this.#onDrop = onDrop;
   }
 
   /** Adds an item; applies the overflow policy when the buffer is full. */
   push(item: T): void {
     if (this.#done) return;
-    if (this.#waiter) {
-      const w = this.#waiter;
-      this.#waiter = undefined;
-      w.resolve({ value: item, done: false });
-      return;
-    }
+    const w = this.#waiters.shift();
+    if (w) return w.resolve({ value: item, done: false });
     if (this.#items.length >= this.#limit) {
       if (this.#policy === 'error') {
         this.end(new ListenOverflowError('LISTEN_OVERFLOW', `listen() buffer overflow: more than ${this.#limit} events were not consumed`));
         return;
       }
       this.#items.shift();
-      this.dropped++;
+      this.#onDrop();
     }
     this.#items.push(item);
   }
@@ -50,11 +48,11 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
     // An overflow discards the backlog: the consumer must learn of it now, not after 1000 stale events.
     if (error instanceof ListenOverflowError) this.#items.length = 0;
     this.#onEnd();
-    if (this.#waiter) this.#settle(this.#waiter);
+    // Waiting means the buffer is empty: the first waiter gets the error (if any), the others `done`.
+    for (const w of this.#waiters.splice(0)) this.#settle(w);
   }
 
   #settle(w: Waiter<T>): void {
-    this.#waiter = undefined;
     const e = this.#error;
     this.#error = undefined;
     if (e) w.reject(e);
@@ -63,13 +61,10 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
 
   next(): Promise<IteratorResult<T>> {
     if (this.#items.length) return Promise.resolve({ value: this.#items.shift() as T, done: false });
-    if (this.#done) {
-      const e = this.#error;
-      this.#error = undefined;
-      return e ? Promise.reject(e) : Promise.resolve({ value: undefined, done: true });
-    }
     return new Promise((resolve, reject) => {
-      this.#waiter = { resolve, reject };
+      const w = { resolve, reject };
+      if (this.#done) this.#settle(w);
+      else this.#waiters.push(w);
     });
   }
 

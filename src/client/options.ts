@@ -34,7 +34,7 @@ export interface ClientOptions {
   url?: string;
   /** API key, sent as the `api_key` query parameter. */
   apiKey?: string;
-  /** Reconnect by itself after a lost connection. @default true */
+  /** Reconnect by itself (with backoff) after losing a connection that had opened. The first `connect()` attempt is not retried: it rejects. @default true */
   autoReconnect?: boolean;
   /** Smallest wait before a reconnect attempt, and the base of the exponential backoff. @default 1000 */
   minReconnectDelay?: number;
@@ -56,7 +56,7 @@ export interface ClientOptions {
   resume?: boolean;
   /** Default buffer bound of each `listen()` iterator, in events. @default 1000 */
   listenBufferSize?: number;
-  /** Default overflow policy of `listen()`: `error` fails the iterator with `ListenOverflowError`; `drop-oldest` drops and counts. @default 'error' */
+  /** Default overflow policy of `listen()`: `error` fails the iterator with `ListenOverflowError`; `drop-oldest` drops the oldest buffered event and counts it in `stats().eventsDropped`. @default 'error' */
   listenOverflow?: OverflowPolicy;
   /** WebSocket implementation. @default the global `WebSocket` in browsers, `ws` in Node (via isomorphic-ws) */
   WebSocket?: WebSocketConstructor;

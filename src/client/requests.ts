@@ -1,6 +1,8 @@
 /**
  * Requests waiting for their reply. Replies are matched by `request_id` (PROTOCOL.md Part B 2); against a
- * Part-A-only server, which echoes nothing, by reply type, first in first out (an `error` answers the oldest).
+ * Part-A-only server, which echoes nothing, by reply type, first in first out. A server answers in order except
+ * `get_health`, whose reply (or error) may come after later replies: so an `error` answers the oldest request
+ * that is not waiting for `health_update`, else the oldest.
  */
 import { isPublishedEventType, type Envelope, type ServerEvent } from '../protocol/index.js';
 import { ServerError, TimeoutError, type SigmaxError } from './errors.js';
@@ -14,7 +16,15 @@ interface Pending {
 }
 
 let counter = 0;
-const REPLY_TYPES: ReadonlySet<string> = new Set(['subscribed', 'unsubscribed', 'pong', 'system_status', 'portfolio_update', 'health_update']);
+/** The reply type a server may send late (the reference server computes health metrics asynchronously). */
+const LATE = 'health_update';
+/**
+ * What `get_subscriptions` expects: a `system_status` that lists `subscriptions`. Told apart by content, so that
+ * the status a server sends on accept (which a request made right after `connect()` may see first) never answers it.
+ */
+export const SUBSCRIPTIONS = 'system_status+subscriptions';
+const kindOf = (e: ServerEvent | Envelope): string =>
+  e.type === 'system_status' && Array.isArray((e.data as { subscriptions?: unknown } | undefined)?.subscriptions) ? SUBSCRIPTIONS : e.type;
 
 /** The registry of one client; a request lives from its send to its reply, timeout or connection loss. */
 export class Requests {
@@ -42,13 +52,13 @@ export class Requests {
     if (typeof event.request_id === 'string') p = this.#pending.get(event.request_id);
     // Part A: replies carry a connection_id, broadcasts don't (or null); pure reply types are never broadcast.
     else if (byType && (event.connection_id || !isPublishedEventType(event.type))) {
+      const kind = kindOf(event);
       for (const q of this.#pending.values()) {
-        if (q.expect === event.type) {
+        if (q.expect === kind) {
           p = q;
           break;
         }
-        // An error answers a request that has no regular reply type (an unknown command) first, else the oldest.
-        if (event.type === 'error' && (!p || (REPLY_TYPES.has(p.expect) && !REPLY_TYPES.has(q.expect)))) p = q;
+        if (event.type === 'error' && (!p || (p.expect === LATE && q.expect !== LATE))) p = q;
       }
     }
     if (!p) return false;

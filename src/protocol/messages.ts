@@ -10,6 +10,12 @@ export type ClientFrameResult =
 
 const CLIENT_TYPES: ReadonlySet<string> = new Set(Object.values(WSMessageType));
 
+/** A short, safe description of a peer's `type` value (never stringifies a whole, possibly deep, structure). */
+function describeType(type: unknown): string {
+  if (typeof type === 'string') return JSON.stringify(type.length > 64 ? `${type.slice(0, 64)}…` : type);
+  return type === null ? 'null' : Array.isArray(type) ? 'an array' : typeof type === 'undefined' ? 'none' : `a ${typeof type}`;
+}
+
 /** Decodes and validates a frame received from a client. */
 export function parseClientFrame(raw: unknown): ClientFrameResult {
   const decoded = decodeJson(raw);
@@ -25,7 +31,7 @@ export function parseClientFrame(raw: unknown): ClientFrameResult {
       request_id,
       issue: {
         code: 'INVALID_MESSAGE',
-        message: `Unknown message type: ${JSON.stringify(value.type)?.slice(0, 64)}. Expected one of ${[...CLIENT_TYPES].join(', ')}`,
+        message: `Unknown message type: ${describeType(value.type)}. Expected one of ${[...CLIENT_TYPES].join(', ')}`,
       },
     };
   }

@@ -53,6 +53,8 @@ export class Heartbeat {
 
   /** Terminates `socket` unless it has closed within the grace period. */
   closeSoon(socket: SessionSocket): void {
+    // Re-inserted at the end: the map stays in deadline order, so tick() only visits due entries.
+    this.#closing.delete(socket);
     this.#closing.set(socket, Date.now() + this.#opts.closeGraceMs);
   }
 
@@ -64,12 +66,11 @@ export class Heartbeat {
 
   /** One slice of work; public for tests. */
   tick(now = Date.now()): void {
+    // Due entries only (deadline order), so a mass close (shutdown, log reset) is not rescanned every tick.
     for (const [socket, deadline] of this.#closing) {
-      if (socket.readyState === CLOSED) this.#closing.delete(socket);
-      else if (now >= deadline) {
-        socket.terminate();
-        this.#closing.delete(socket);
-      }
+      if (now < deadline) break;
+      if (socket.readyState !== CLOSED) socket.terminate();
+      this.#closing.delete(socket);
     }
     const size = this.#sessions.size;
     if (size === 0) return;

@@ -18,8 +18,10 @@ export function parseEventInputs(inputs: unknown[]): { type: PublishedEventType;
     const { type, data } = input as { type?: unknown; data?: unknown };
     try {
       validateEvent(type, data);
+      // JSON.parse accepts nesting that JSON.stringify cannot write back (RangeError at fan-out).
+      JSON.stringify(data);
     } catch (err) {
-      throw new InvalidEventError(`Event ${i}: ${(err as Error).message}`);
+      throw new InvalidEventError(`Event ${i}: ${err instanceof RangeError ? 'data is too deeply nested' : (err as Error).message}`);
     }
     return { type, data };
   });

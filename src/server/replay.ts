@@ -37,7 +37,11 @@ export function resume(session: Session, since: StreamPosition, reply: (recovere
   // (The log's position, not the hub's last dispatched seq: after an epoch change the
   // latter still holds a seq of the old epoch until the next event.)
   const pivot = session.ctx.log.status().lastSeq;
-  void run(session, replay, since, pivot, reply);
+  run(session, replay, since, pivot, reply).catch((err: unknown) => {
+    // e.g. an event that cannot be serialised: end this session, never the process.
+    session.ctx.options.logger?.error('sigmax-ws: resume failed', err);
+    if (session.replay === replay) session.fail(ErrorCode.INTERNAL_ERROR, CloseCode.INTERNAL_ERROR, 'Resume failed; reconnect to resume from your last seq');
+  });
 }
 
 async function run(

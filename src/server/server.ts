@@ -252,14 +252,23 @@ export class SigmaxServer {
 
   /** Sends `error` with `code` and closes with `closeCode`; the connection never becomes a session. */
   #refuse(ws: WebSocket, code: string, closeCode: number, message: string): void {
-    this.#counters.rejected++;
+    // A refused connection counts as a connection and, once closed, a disconnection
+    // (so active = total - disconnections holds), and in rejected_connections_lifetime.
+    const c = this.#counters;
+    c.rejected++;
+    c.connections++;
     this.#opts.logger?.debug(`sigmax-ws: refusing a connection: ${code}`);
     ws.on('error', onError);
-    ws.once('close', () => this.#refused.delete(ws));
+    ws.once('close', () => {
+      this.#refused.delete(ws);
+      c.disconnections++;
+    });
     this.#refused.add(ws);
     ws.send(JSON.stringify({ type: 'error', data: { error: message, code }, timestamp: new Date().toISOString() }));
+    c.messagesSent++;
     ws.close(closeCode, code);
-    this.#heartbeat.closeSoon(ws);
+    if (this.#state === 'listening') this.#heartbeat.closeSoon(ws);
+    else ws.terminate(); // shutting down: the heartbeat that would enforce the close grace is stopped
   }
 
   /**

@@ -100,7 +100,14 @@ export class Session implements Subscriber {
       return;
     }
     this.limited = false;
-    const parsed = parseClientFrame(isBinary ? buf : buf.toString('utf8'));
+    let parsed: ReturnType<typeof parseClientFrame>;
+    try {
+      parsed = parseClientFrame(isBinary ? buf : buf.toString('utf8'));
+    } catch {
+      // e.g. a RangeError quoting a pathologically nested value: still the peer's fault, not ours.
+      this.error(ErrorCode.INVALID_MESSAGE, 'The message could not be decoded (too deeply nested?)');
+      return;
+    }
     if (!parsed.ok) {
       this.error(parsed.issue.code, parsed.issue.message, parsed.request_id);
       return;

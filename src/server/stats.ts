@@ -18,7 +18,10 @@ export interface WsStats {
   max_connections: number;
   /** Symbols with at least one subscriber. */
   symbols: string[];
-  /** Upgrades refused (origin, authentication, connection limit). */
+  /**
+   * Upgrades refused (origin, authentication, connection limit). Each is also counted in
+   * `total_connections_lifetime` and, once its socket closed, in `total_disconnections_lifetime`.
+   */
   rejected_connections_lifetime: number;
   /** Connections closed because their unsent backlog passed `maxBufferedBytes`. */
   slow_consumers_lifetime: number;

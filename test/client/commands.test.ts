@@ -100,6 +100,20 @@ describe('commands', () => {
     expect(errors).toEqual([]);
   });
 
+  it('reports a request that timed out once: a late error reply to it is not emitted as an error', async () => {
+    await open(false, 500);
+    server.opts.mute = true;
+    const p = client.command('analyze').catch((e: unknown) => e);
+    await tick(600);
+    expect(await p).toMatchObject({ code: 'COMMAND_TIMEOUT' });
+    const errors: unknown[] = [];
+    client.on('error', (e) => errors.push(e));
+    server.answer(server.last, server.received.at(-1)!.frame);
+    await tick();
+    expect(server.received.at(-1)?.frame.data).toMatchObject({ command: 'analyze' });
+    expect(errors).toEqual([]);
+  });
+
   it('rejects with NOT_CONNECTED before connect, CONNECTION_LOST on a loss, CLIENT_CLOSED on disconnect', async () => {
     client = new SigmaxWebSocketClient({ WebSocket: MockWS });
     await expect(client.getStatus()).rejects.toMatchObject({ code: 'NOT_CONNECTED' });
@@ -211,5 +225,36 @@ describe('Part A reply matching', () => {
     await tick();
     expect(await unknown).toMatchObject({ code: 'UNKNOWN_COMMAND' });
     expect(await health).toMatchObject({ cpu_percent: 1 });
+  });
+
+  it('gives errors to the other requests first in first out (each rejects with its own code)', async () => {
+    await open(true);
+    server.opts.mute = true;
+    const sub = client.subscribe({ topics: ['market'] }).catch((e: unknown) => e);
+    const unknown = client.command('analyze').catch((e: unknown) => e);
+    await tick();
+    server.reply(server.last, 'error', { error: 'too many', code: 'TOO_MANY_SUBSCRIPTIONS' });
+    server.reply(server.last, 'error', { error: 'Unknown command: analyze', code: 'UNKNOWN_COMMAND' });
+    await tick();
+    expect(await sub).toMatchObject({ code: 'TOO_MANY_SUBSCRIPTIONS' });
+    expect(await unknown).toMatchObject({ code: 'UNKNOWN_COMMAND' });
+  });
+
+  it('does not take the status a server sends on accept for the reply to a request made right after connect()', async () => {
+    // A browser runs the code after `await connect()` before it handles the next frame: the greeting can come later.
+    server = new MockSigmax({ partA: true, mute: true });
+    client = new SigmaxWebSocketClient({ WebSocket: MockWS, pingInterval: 0 });
+    const p = client.connect(server.url);
+    await tick();
+    await p;
+    const statuses: unknown[] = [];
+    client.on('system_status', (e) => statuses.push(e.data));
+    const subs = client.getSubscriptions();
+    await tick();
+    server.reply(server.last, 'system_status', { running: true, mode: 'paper' }); // the greeting, late
+    server.answer(server.last, server.received.at(-1)!.frame);
+    await tick();
+    expect(await subs).toEqual(['all']);
+    expect(statuses).toEqual([{ running: true, mode: 'paper' }]);
   });
 });

@@ -71,12 +71,40 @@ describe('listen()', () => {
     await tick();
     await loop;
     expect(n).toBe(1);
-    // both iterators are gone: a flood does not overflow anyone
-    const errors: SigmaxError[] = [];
-    client.on('error', (e) => errors.push(e));
-    for (let i = 4; i < 20; i++) server.trade(i);
+    // both iterators are gone: nothing is buffered for them any more
+    expect(client.stats().iterators).toBe(0);
+  });
+
+  it('counts open iterators, and drops counted by drop-oldest', async () => {
+    const a = client.listen({ overflow: 'drop-oldest', bufferSize: 2 });
+    const b = client.listen({ types: ['alert'] });
+    expect(client.stats().iterators).toBe(2);
+    for (let i = 1; i <= 5; i++) server.trade(i);
     await tick();
-    expect(errors).toEqual([]);
+    expect(client.stats().eventsDropped).toBe(3);
+    await a.return?.();
+    await b.return?.();
+    expect(client.stats().iterators).toBe(0);
+  });
+
+  it('answers next() calls made before the previous one settled, in order', async () => {
+    const it = client.listen();
+    const first = it.next();
+    const second = it.next();
+    const third = it.next();
+    server.trade(1);
+    server.trade(2);
+    await tick();
+    expect((await first).value).toMatchObject({ seq: 1 });
+    expect((await second).value).toMatchObject({ seq: 2 });
+    await client.disconnect();
+    expect(await third).toEqual({ value: undefined, done: true });
+  });
+
+  it('throws a TypeError for a bad bufferSize or overflow', () => {
+    expect(() => client.listen({ bufferSize: 0 })).toThrow(/`bufferSize`.*0/);
+    expect(() => client.listen({ overflow: 'drop' as never })).toThrow(/`overflow`.*drop/);
+    expect(client.stats().iterators).toBe(0);
   });
 
   it('ends every iterator on disconnect()', async () => {

@@ -126,6 +126,25 @@ describe('client state machine', () => {
     expect(client.state).toBe('closed');
   });
 
+  it('does not retry a first connect() that fails with a retryable cause; a new connect() restores the subscriptions', async () => {
+    const { client, states } = make();
+    await client.subscribe({ topics: ['executions'] });
+    server.opts.refuse = { code: 'MAX_CONNECTIONS_EXCEEDED', close: 1013 };
+    const p = client.connect(server.url).catch((e: unknown) => e);
+    await tick();
+    expect(await p).toMatchObject({ name: 'ServerError', code: 'MAX_CONNECTIONS_EXCEEDED' });
+    expect(client.state).toBe('closed');
+    await tick(120_000);
+    expect(server.sockets).toHaveLength(1); // no retry behind the caller's back
+    expect(vi.getTimerCount()).toBe(0);
+    server.opts.refuse = undefined;
+    const again = client.connect(server.url);
+    await tick();
+    await again;
+    expect(server.sent('subscribe').at(-1)?.data).toMatchObject({ topics: ['executions'] });
+    expect(states.map((s) => s.to)).toEqual(['connecting', 'closed', 'connecting', 'open']);
+  });
+
   it('rejects connect() with CONNECT_TIMEOUT when no connected event arrives', async () => {
     server.opts.silent = true;
     const { client } = make({ connectTimeout: 500 });

@@ -119,6 +119,25 @@ describe('Part-A-only peer', () => {
   });
 });
 
+describe('Part-A-only peer, replies out of order', () => {
+  it('gives each error to its own request although the health reply comes late', async () => {
+    const server = await startServer({ partAOnly: true, maxSubscriptions: 1 });
+    const client = newClient();
+    await client.connect(server.url);
+    const [health, sub, unknown, status] = await Promise.all([
+      client.getHealth(),
+      client.subscribe({ topics: ['market', 'alerts'] }).catch((e: unknown) => e),
+      client.command('analyze').catch((e: unknown) => e),
+      client.getStatus(),
+    ]);
+    expect(health).toHaveProperty('cpu_percent');
+    expect(sub).toMatchObject({ name: 'ServerError', code: 'TOO_MANY_SUBSCRIPTIONS' });
+    expect(unknown).toMatchObject({ name: 'ServerError', code: 'UNKNOWN_COMMAND' });
+    expect(status).toHaveProperty('running');
+    expect(await client.getSubscriptions()).toEqual([]);
+  });
+});
+
 describe('resume', () => {
   it('delivers events published while the client was away exactly once, in seq order', async () => {
     const server = await startServer();
@@ -159,6 +178,34 @@ describe('resume', () => {
     expect(marker.newEpoch).not.toBe(before.epoch);
     await second.publish('trade_executed', trade(2));
     expect((await it.next()).value).toMatchObject({ data: { order_id: 'o2' } });
+  });
+});
+
+describe('resume from the position in the subscribed reply', () => {
+  it('after a gap, resumes a second outage although no event arrived in between', async () => {
+    const first = await startServer();
+    const proxy = await startProxy(first.port);
+    const client = newClient({ minReconnectDelay: 400, maxReconnectDelay: 500 });
+    const gaps: GapInfo[] = [];
+    const got: string[] = [];
+    client.on('gap', (g) => gaps.push(g));
+    client.on('trade_executed', (e) => got.push(e.data.order_id));
+    await client.subscribe({ topics: ['executions'] });
+    await client.connect(`ws://127.0.0.1:${proxy.port}/api/ws`);
+    await first.publish('trade_executed', trade(1));
+    await waitFor(() => got.length === 1, 'first event');
+    await first.close();
+    const second = await startServer({ port: first.port });
+    await waitFor(() => gaps.length === 1 && client.state === 'open', 'gap, then open on the new epoch');
+    // The subscribed reply to `since` carried {epoch, seq}: the client holds a position on the new epoch already.
+    expect(client.position?.epoch).not.toBe(gaps[0]!.epoch);
+    proxy.cutAll();
+    await waitFor(() => client.state === 'reconnecting', 'loss noticed');
+    for (let i = 2; i <= 4; i++) await second.publish('trade_executed', trade(i));
+    await waitFor(() => client.stats().reconnects === 2, 'reconnected');
+    await waitFor(() => got.length === 4, 'the events published while away');
+    expect(got).toEqual(['o1', 'o2', 'o3', 'o4']);
+    expect(gaps).toHaveLength(1);
   });
 });
 

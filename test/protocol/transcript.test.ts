@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseClientFrame, parseServerFrame } from '../../src/protocol/index.js';
 
-const file = fileURLToPath(new URL('../../../shared/fixtures/sigmax2-transcript.jsonl', import.meta.url));
+const file = fileURLToPath(new URL('../fixtures/sigmax2-transcript.jsonl', import.meta.url));
 const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { dir: 'in' | 'out'; frame: string; step: string });
 
 describe('SIGMAX 2.0 transcript', () => {

@@ -211,11 +211,18 @@ describe.skipIf(!redisUp)('RedisEventLog on a real Redis', () => {
     await redis.publish(channel, JSON.stringify({ topic: 'alerts' }));
     await redis.publish(channel, legacy('subscribed', { topics: [], symbols: [] }));
     await redis.publish(channel, legacy('trade_executed', { symbol: 'BTC/USDT' }));
+    // Nesting that JSON.parse accepts but JSON.stringify cannot write back (it throws a RangeError).
+    const deep = '['.repeat(20000) + ']'.repeat(20000);
+    await redis.publish(channel, `{"topic":"alerts","message":{"type":${deep}}}`);
+    await redis.publish(channel, `{"topic":"alerts","message":{"type":"alert","data":{"message":"x","deep":${deep}}}}`);
     await redis.publish(channel, legacy('alert', { message: 'ok' }));
     await waitFor(() => a.rec.events.length === 1);
     const warnings = a.mem.lines.filter((l) => l.level === 'warn').map((l) => l.message);
-    expect(warnings).toHaveLength(4);
-    expect(warnings.join('\n')).toMatch(/not JSON[\s\S]*expected \{"topic"[\s\S]*not a published event type: "subscribed"[\s\S]*trade_executed data/);
+    expect(warnings).toHaveLength(6);
+    expect(warnings.join('\n')).toMatch(
+      /not JSON[\s\S]*expected \{"topic"[\s\S]*not a published event type: "subscribed"[\s\S]*trade_executed data[\s\S]*not a published event type: object[\s\S]*cannot be serialised/,
+    );
+    expect(a.log.status().connected).toBe(true); // not pushed into the local fallback
     expect(a.rec.events[0]).toMatchObject({ type: 'alert', seq: 1 });
   });
 

@@ -25,6 +25,7 @@ describe('DemoFeed (fake timers)', () => {
     expect(count('system_status')).toBe(60_000 / DEMO_CADENCE.status);
     expect(count('health_update')).toBe(60_000 / DEMO_CADENCE.health);
     for (const t of ['analysis_update', 'proposal_created', 'proposal_approved', 'trade_executed']) expect(count(t), t).toBeGreaterThan(0);
+    expect(count('alert') + count('warning'), 'alerts').toBeGreaterThan(0); // every topic carries traffic
     for (const p of published) {
       const r = EVENT_DATA_SCHEMAS[p.type as keyof typeof EVENT_DATA_SCHEMAS].safeParse(p.data);
       expect(r.success, `${p.type}: ${JSON.stringify(p.data)}`).toBe(true);

@@ -135,4 +135,27 @@ describe('Heartbeat (unit, fake timers)', () => {
     expect(terminated).toBe(1);
     hb.stop();
   });
+
+  it('visits only due closing sockets on a tick (a mass close is not rescanned every tick)', () => {
+    vi.useFakeTimers();
+    const hb = new Heartbeat(new Set(), { intervalMs: 1000, timeoutMs: 2000, closeGraceMs: 500 });
+    let reads = 0;
+    const sockets = Array.from({ length: 1000 }, () => ({
+      get readyState() {
+        reads++;
+        return 2;
+      },
+      bufferedAmount: 0,
+      send() {},
+      close() {},
+      terminate() {},
+    }));
+    for (const s of sockets) hb.closeSoon(s);
+    hb.start();
+    vi.advanceTimersByTime(400); // 40 ticks, nothing due yet
+    expect(reads).toBe(0);
+    vi.advanceTimersByTime(200);
+    expect(reads).toBe(1000); // each terminated once when due
+    hb.stop();
+  });
 });

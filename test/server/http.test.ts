@@ -165,7 +165,8 @@ describe('POST /api/events', () => {
 
   it('validates every event before publishing any (400)', async () => {
     const server = await startServer({ publishToken: token });
-    const cases = ['{bad json', [], { type: 'nope', data: {} }, [{ type: 'alert', data: {} }, { type: 'trade_executed', data: { symbol: 'X' } }], [1], { data: {} }];
+    const deep = `{"type":"alert","data":{"message":"x","deep":${'['.repeat(20000)}${']'.repeat(20000)}}}`; // parses, cannot be re-serialised
+    const cases = ['{bad json', [], { type: 'nope', data: {} }, [{ type: 'alert', data: {} }, { type: 'trade_executed', data: { symbol: 'X' } }], [1], { data: {} }, deep];
     for (const body of cases) {
       const res = await post(server, body);
       expect(res.status, JSON.stringify(body)).toBe(400);

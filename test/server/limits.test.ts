@@ -12,9 +12,12 @@ describe('connection limits and admission', () => {
     expect(e.data).toMatchObject({ code: 'MAX_CONNECTIONS_EXCEEDED' });
     expect((await extra.closed).code).toBe(1013);
     expect(extra.all('connected')).toHaveLength(0);
-    expect(server.stats()).toMatchObject({ active_connections: 2, total_connections_lifetime: 2, rejected_connections_lifetime: 1 });
+    // The refused connection counts as a connection, and as a disconnection once closed.
+    await waitUntil(() => server.stats().total_disconnections_lifetime === 1, 3000, 'the refused connection to be counted as a disconnection');
+    expect(server.stats()).toMatchObject({ active_connections: 2, total_connections_lifetime: 3, rejected_connections_lifetime: 1, total_messages_sent: 5 });
     await a.close();
     await waitUntil(() => server.stats().active_connections === 1);
+    expect(server.stats()).toMatchObject({ total_connections_lifetime: 3, total_disconnections_lifetime: 2 });
     await connect(server);
   });
 

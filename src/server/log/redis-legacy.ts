@@ -8,6 +8,16 @@ import type { NewEvent } from './types.js';
 
 export type LegacyParse = { ok: true; event: NewEvent } | { ok: false; reason: string };
 
+/** JSON.parse accepts nesting that JSON.stringify cannot write back (it throws a RangeError). */
+function serializable(v: unknown): boolean {
+  try {
+    JSON.stringify(v);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -29,12 +39,14 @@ export function parseLegacyMessage(raw: string): LegacyParse {
   }
   const { type, data, timestamp } = value.message;
   if (typeof type !== 'string' || !isPublishedEventType(type)) {
-    return { ok: false, reason: `not a published event type: ${JSON.stringify(type)?.slice(0, 64)}` };
+    // Quote strings only: JSON.stringify of a deeply nested value throws (RangeError).
+    return { ok: false, reason: `not a published event type: ${typeof type === 'string' ? JSON.stringify(type.slice(0, 64)) : typeof type}` };
   }
   const parsed = EVENT_DATA_SCHEMAS[type].safeParse(data);
   if (!parsed.success) return { ok: false, reason: `${type} data: ${formatIssues(parsed.error)}` };
   if (timestamp !== undefined && typeof timestamp !== 'string') {
     return { ok: false, reason: 'timestamp must be an ISO-8601 string' };
   }
+  if (!serializable(data)) return { ok: false, reason: `${type} data cannot be serialised (too deeply nested)` };
   return { ok: true, event: { type, data, timestamp: timestamp ?? new Date().toISOString() } };
 }
