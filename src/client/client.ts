@@ -79,7 +79,7 @@ export class SigmaxWebSocketClient {
   get connectionId(): string | undefined {
     return this.#state === 'open' ? this.#info?.connectionId : undefined;
   }
-  /** Epoch and `seq` of the last event delivered (used to resume); `undefined` before the first sequenced event. */
+  /** Where the client resumes from: epoch and `seq` of the last event delivered, or the position a `subscribed` reply gave; `undefined` before either. */
   get position(): StreamPosition | undefined {
     const pos = this.#delivery.pos;
     return pos && { ...pos };
@@ -151,7 +151,12 @@ export class SigmaxWebSocketClient {
     return this.#delivery.listen(options, this.#state === 'closed');
   }
 
-  /** Subscribes; resolves with the server's normalised lists. Invalid input rejects with `ValidationError` and records nothing. */
+  /**
+   * Subscribes; resolves with the server's normalised lists, and records them (restored on every reconnect).
+   * Invalid input rejects with `ValidationError`, a refusal by the server with `ServerError` (e.g.
+   * `TOO_MANY_SUBSCRIPTIONS`); nothing is recorded then. While not open, or when the connection is lost before
+   * the reply, the wish is recorded and sent on (re)connect: it resolves with `queued: true`.
+   */
   async subscribe(request: SubscriptionRequest): Promise<SubscriptionResult> {
     return this.#changeSubscription('subscribe', request);
   }

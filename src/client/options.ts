@@ -46,11 +46,11 @@ export interface ClientOptions {
   healthyAfter?: number;
   /** Send a `ping` this often; 0 turns the heartbeat off. @default 30000 */
   pingInterval?: number;
-  /** Declare the connection dead (close 4000, reconnect) when nothing arrives this long after a ping. @default 10000 */
+  /** Declare the connection dead (close 4000, reconnect) when nothing arrives this long after a ping; must be > 0. @default 10000 */
   pingTimeout?: number;
-  /** Give up opening a connection (socket open + `connected` event) after this long. @default 10000 */
+  /** Give up opening a connection (socket open + `connected` event) after this long; must be > 0. @default 10000 */
   connectTimeout?: number;
-  /** Reject a command, ping or subscription request that has no reply after this long. @default 10000 */
+  /** Reject a command, ping or subscription request that has no reply after this long; must be > 0. @default 10000 */
   commandTimeout?: number;
   /** Resume from the last received event on reconnect when the server supports it (PROTOCOL.md Part B 4). @default true */
   resume?: boolean;
@@ -105,6 +105,8 @@ export function resolveOptions(options: ClientOptions = {}): ResolvedOptions {
       fail(k, 'a non-negative finite number', v);
     }
   }
+  // 0 would not mean "no timeout": every connect or request would time out at once.
+  for (const k of ['pingTimeout', 'connectTimeout', 'commandTimeout'] as const) if (!o[k]) fail(k, 'a positive number', o[k]);
   if (o.maxReconnectDelay < o.minReconnectDelay) fail('maxReconnectDelay', `>= minReconnectDelay (${o.minReconnectDelay})`, o.maxReconnectDelay);
   if (o.listenBufferSize < 1) fail('listenBufferSize', 'at least 1', o.listenBufferSize);
   for (const k of ['autoReconnect', 'resume'] as const) if (typeof o[k] !== 'boolean') fail(k, 'a boolean', o[k]);

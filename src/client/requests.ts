@@ -86,8 +86,4 @@ export class Requests {
   failAll(error: SigmaxError): void {
     for (const id of [...this.#pending.keys()]) this.fail(id, error);
   }
-
-  get size(): number {
-    return this.#pending.size;
-  }
 }

@@ -74,12 +74,7 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
-  try {
-    await server.listen();
-  } catch (err) {
-    fail(`cannot listen: ${(err as Error).message}`, 1);
-  }
-  process.stdout.write(`${server.url}\n`);
+  // Installed before listening: a signal during startup (e.g. while Redis is tried) is a clean stop too.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -92,6 +87,13 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  try {
+    await server.listen();
+  } catch (err) {
+    if (stopping) return; // closed by a signal while starting; stop() exits
+    fail(`cannot listen: ${(err as Error).message}`, 1);
+  }
+  if (!stopping) process.stdout.write(`${server.url}\n`);
 }
 
 main().catch((err: unknown) => fail(`unexpected error: ${(err as Error)?.stack ?? String(err)}`, 1));

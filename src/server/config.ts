@@ -124,6 +124,10 @@ export function resolveOptions(opts: SigmaxServerOptions = {}): ResolvedOptions 
       throw new ConfigError(`Option ${key} must be an array of non-empty strings; got ${JSON.stringify(list)}`, key);
     }
   }
+  if (o.redisUrl !== undefined && !/^(rediss?|unix):/i.test(String(o.redisUrl))) {
+    // A common slip (REDIS_URL=localhost:6379) would otherwise only fail inside listen().
+    throw new ConfigError(`Option redisUrl must be a redis://, rediss:// or unix: URL; got ${JSON.stringify(o.redisUrl)}`, 'redisUrl');
+  }
   if (o.publishToken !== undefined && (typeof o.publishToken !== 'string' || o.publishToken === '')) {
     throw new ConfigError('Option publishToken must be a non-empty string', 'publishToken');
   }

@@ -56,22 +56,29 @@ async function run(
   let page = await read(session, since.epoch, after);
   if (session.replay !== replay) return;
   const recovered = page.ok;
-  // Recovered: resume after `since`. Not: live events only, from where live delivery stood
-  // when this session started skipping them (so none published meanwhile is lost).
-  session.lastSent = recovered ? after : Math.max(session.lastSent, pivot);
-  reply(recovered, session.lastSent);
-  if (!recovered) {
+  if (recovered) {
+    session.lastSent = after;
+  } else {
+    // Live events only, from where live delivery stood when this session started skipping them
+    // (so none published meanwhile is lost), read back from the log...
+    session.lastSent = Math.max(session.lastSent, pivot);
     page = await read(session, log.epoch, session.lastSent);
     if (session.replay !== replay) return;
+    if (!page.ok) {
+      // ...or, when the log no longer has them, from where live delivery stands now. The reply is
+      // sent only now, so its seq is where this session's stream really continues (no silent gap).
+      session.lastSent = Math.max(session.lastSent, session.ctx.hub.lastSeq);
+      session.replay = null;
+      reply(false, session.lastSent);
+      return;
+    }
   }
+  reply(recovered, session.lastSent);
 
   for (;;) {
     if (!page.ok) {
-      if (!recovered) {
-        // The client was already told it may have missed events: go live from here.
-        session.lastSent = Math.max(session.lastSent, session.ctx.hub.lastSeq);
-        session.replay = null;
-      } else if (reasonOf(page) === 'history_expired') {
+      // The client is told, by the close, to resume again from its last seq: never a silent skip.
+      if (reasonOf(page) === 'history_expired') {
         // The retained history moved past this session while it was replaying.
         session.fail(ErrorCode.SLOW_CONSUMER, CloseCode.TRY_AGAIN_LATER, 'Resume fell behind the retained history; reconnect to resume from your last seq');
       } else {

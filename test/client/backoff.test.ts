@@ -37,6 +37,7 @@ describe('option validation', () => {
     [{ autoReconnect: 'yes' }, /`autoReconnect`/],
     [{ WebSocket: 42 }, /`WebSocket`.*42 \(number\)/],
     [{ commandTimeout: NaN }, /`commandTimeout`.*NaN/],
+    [{ connectTimeout: 0 }, /`connectTimeout` to be a positive number, got 0/],
   ])('throws a TypeError quoting the bad value for %o', (opts, re) => {
     expect(() => new SigmaxWebSocketClient(opts as never)).toThrow(TypeError);
     expect(() => new SigmaxWebSocketClient(opts as never)).toThrow(re);

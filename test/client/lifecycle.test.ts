@@ -70,7 +70,6 @@ describe('disconnect() from inside a handler', () => {
   });
 
   it('in a gap handler: the client does not reopen', async () => {
-    await client?.disconnect();
     make();
     await client.subscribe({ topics: ['executions'] });
     const p = client.connect(server.url);

@@ -242,6 +242,22 @@ describe('client state machine', () => {
       server.kick(1001);
       await tick(5);
     }],
+    ['a reconnect attempt is waiting for connected', async () => {
+      server.opts.silent = true;
+      server.kick(1001);
+      await tick(300);
+      expect(client.state).toBe('reconnecting');
+    }],
+    ['the restoring subscribe is in flight', async () => {
+      const sub = client.subscribe({ topics: ['alerts'] });
+      await tick();
+      await sub;
+      server.opts.mute = true;
+      server.kick(1001);
+      await tick(300);
+      expect(server.sent('subscribe')).toHaveLength(2);
+      expect(client.state).toBe('reconnecting');
+    }],
     ['with a command and a listen() pending', async () => {
       server.opts.mute = true;
       void client.getStatus().catch(() => {});

@@ -36,15 +36,17 @@ describe('close codes', () => {
   });
 
   it('1013 (MAX_CONNECTIONS_EXCEEDED): the client retries with backoff and gets in once a slot frees', async () => {
-    const first = await startServer({ maxConnections: 1 });
-    const waiting = newClient({ minReconnectDelay: 300, maxReconnectDelay: 400 });
-    await waiting.connect(first.url);
+    const first = await startServer();
+    const second = await startServer({ maxConnections: 1 });
+    const proxy = await startProxy(first.port);
+    const waiting = newClient({ minReconnectDelay: 100, maxReconnectDelay: 200 });
+    await waiting.connect(`ws://127.0.0.1:${proxy.port}/api/ws`);
     const closes: CloseInfo[] = [];
     waiting.on('close', (c) => closes.push(c));
-    await first.close();
-    const second = await startServer({ port: first.port, maxConnections: 1 });
     const hog = newClient();
-    await hog.connect(second.url); // takes the only slot before `waiting` comes back
+    await hog.connect(second.url); // takes the only slot of `second`
+    proxy.setTarget(second.port); // from now on `waiting` reconnects to the full server
+    proxy.cutAll();
     await waitFor(() => closes.some((c) => c.code === 1013), 'a 1013 refusal', 5000);
     expect(closes.find((c) => c.code === 1013)).toMatchObject({ willRetry: true });
     expect(waiting.state).toBe('reconnecting');
@@ -142,16 +144,18 @@ describe('resume', () => {
   it('delivers events published while the client was away exactly once, in seq order', async () => {
     const server = await startServer();
     const proxy = await startProxy(server.port);
-    const client = newClient({ minReconnectDelay: 400, maxReconnectDelay: 500 });
+    const client = newClient({ connectTimeout: 500 });
     const seqs: number[] = [];
     client.on('trade_executed', (e) => seqs.push(e.seq!));
     await client.subscribe({ topics: ['executions'] });
     await client.connect(`ws://127.0.0.1:${proxy.port}/api/ws`);
     for (let i = 1; i <= 5; i++) await server.publish('trade_executed', trade(i));
     await waitFor(() => seqs.length === 5, 'first five');
+    proxy.blackhole(true); // nothing gets through while 6..25 are published: they can only come by resume
     proxy.cutAll();
     await waitFor(() => client.state === 'reconnecting', 'loss noticed');
     for (let i = 6; i <= 25; i++) await server.publish('trade_executed', trade(i));
+    proxy.blackhole(false);
     await waitFor(() => client.stats().reconnects === 1, 'reconnected');
     for (let i = 26; i <= 30; i++) await server.publish('trade_executed', trade(i));
     await waitFor(() => seqs.length >= 30, 'all 30 events');
@@ -181,11 +185,36 @@ describe('resume', () => {
   });
 });
 
+describe('outage longer than the history', () => {
+  it('surfaces a history_exceeded gap (same epoch), then live events flow', async () => {
+    const server = await startServer({ historySize: 3 });
+    const proxy = await startProxy(server.port);
+    const client = newClient({ connectTimeout: 500 });
+    const it = client.listen({ types: ['trade_executed'] });
+    await client.subscribe({ topics: ['executions'] });
+    await client.connect(`ws://127.0.0.1:${proxy.port}/api/ws`);
+    await server.publish('trade_executed', trade(1));
+    const first = (await it.next()).value as SigmaxEvent<'trade_executed'>;
+    proxy.blackhole(true);
+    proxy.cutAll();
+    await waitFor(() => client.state === 'reconnecting', 'loss noticed');
+    for (let i = 2; i <= 10; i++) await server.publish('trade_executed', trade(i)); // 2..6 fall out of the history
+    proxy.blackhole(false);
+    const marker = (await it.next()).value as GapMarker;
+    expect(marker).toMatchObject({ type: 'gap', seq: first.seq, reason: 'history_exceeded' });
+    expect(marker.newEpoch).toBe(marker.epoch);
+    expect(client.stats().reconnects).toBe(1);
+    await server.publish('trade_executed', trade(11));
+    const next = (await it.next()).value as SigmaxEvent<'trade_executed'>;
+    expect(next.data.order_id).toBe('o11');
+  });
+});
+
 describe('resume from the position in the subscribed reply', () => {
   it('after a gap, resumes a second outage although no event arrived in between', async () => {
     const first = await startServer();
     const proxy = await startProxy(first.port);
-    const client = newClient({ minReconnectDelay: 400, maxReconnectDelay: 500 });
+    const client = newClient({ connectTimeout: 500 });
     const gaps: GapInfo[] = [];
     const got: string[] = [];
     client.on('gap', (g) => gaps.push(g));
@@ -199,9 +228,11 @@ describe('resume from the position in the subscribed reply', () => {
     await waitFor(() => gaps.length === 1 && client.state === 'open', 'gap, then open on the new epoch');
     // The subscribed reply to `since` carried {epoch, seq}: the client holds a position on the new epoch already.
     expect(client.position?.epoch).not.toBe(gaps[0]!.epoch);
+    proxy.blackhole(true); // nothing gets through until the events are published: they can only come by resume
     proxy.cutAll();
     await waitFor(() => client.state === 'reconnecting', 'loss noticed');
     for (let i = 2; i <= 4; i++) await second.publish('trade_executed', trade(i));
+    proxy.blackhole(false);
     await waitFor(() => client.stats().reconnects === 2, 'reconnected');
     await waitFor(() => got.length === 4, 'the events published while away');
     expect(got).toEqual(['o1', 'o2', 'o3', 'o4']);

@@ -250,6 +250,19 @@ describe.skipIf(!redisUp)('RedisEventLog on a real Redis', () => {
     }
   });
 
+  it('rejects an append whose data JSON cannot hold, and stays on the shared log', async () => {
+    prefix = uniquePrefix();
+    const a = await open();
+    const bad = { ...alert(1), data: { message: 'x', big: 1n } };
+    await expect(a.log.append(bad)).rejects.toThrow(/cannot be serialised/);
+    const epoch = a.log.epoch;
+    await a.log.append(alert(2));
+    await waitFor(() => a.rec.events.length === 1);
+    expect(a.rec.events[0]).toMatchObject({ seq: 1, data: { n: 2 } });
+    expect(a.log.status()).toMatchObject({ connected: true, epoch });
+    expect(a.rec.resets).toEqual([]);
+  });
+
   it('does not append twice when an append is retried after its reply was lost', async () => {
     prefix = uniquePrefix();
     const s = script(APPEND_SCRIPT);

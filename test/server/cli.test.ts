@@ -1,11 +1,18 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TestClient } from './helpers.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const cli = fileURLToPath(new URL('../../dist/server/cli.js', import.meta.url));
+// Built from the current sources for this run (never a stale dist/), under node_modules so that the
+// bundles' external imports (ws, redis) resolve; one directory per process (parallel runs).
+const outDir = join(root, 'node_modules', '.cache', `sigmax-cli-test-${process.pid}`);
+const cli = join(outDir, 'cli.mjs');
+const serverIndex = join(outDir, 'index.mjs');
 const children = new Set<ChildProcess>();
 
 interface Run {
@@ -44,10 +51,20 @@ async function urlLine(r: Run, timeoutMs = 10_000): Promise<string> {
   return r.stdout().split('\n')[0]!;
 }
 
-beforeAll(() => {
-  // CI builds before testing; build here only when there is no build yet.
-  if (!existsSync(cli)) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore', timeout: 120_000 });
-}, 150_000);
+beforeAll(async () => {
+  await build({
+    entryPoints: { cli: join(root, 'src/server/cli.ts'), index: join(root, 'src/server/index.ts') },
+    outdir: outDir,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    logLevel: 'silent',
+  });
+}, 60_000);
+
+afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 afterEach(() => {
   for (const c of children) c.kill('SIGKILL');
@@ -99,7 +116,7 @@ describe('sigmax-ws-server CLI', () => {
 
   it('a process using the server API exits by itself after close() (no timer or socket left behind)', async () => {
     const script = `
-      import { SigmaxServer } from './dist/server/index.js';
+      import { SigmaxServer } from ${JSON.stringify(pathToFileURL(serverIndex).href)};
       import WebSocket from 'ws';
       const s = new SigmaxServer({ port: 0, demo: true, heartbeatInterval: 100, publishToken: 't' });
       await s.listen();
@@ -124,6 +141,29 @@ describe('sigmax-ws-server CLI', () => {
     });
     expect(code).toBe(0);
     expect(out.trim()).toBe('closed 1001');
+  });
+
+  it('a signal during startup (Redis not answering yet) is a clean stop: exit 0, no URL line', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket); // accepts, never answers: the first Redis connection attempt hangs
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (silent.address() as { port: number }).port;
+      const r = run(['--port', '0', '--no-demo'], { REDIS_URL: `redis://127.0.0.1:${port}` });
+      // Wait until the CLI holds a connection to the silent "Redis": it is starting, not listening.
+      const deadline = Date.now() + 10_000;
+      while (sockets.size === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+      expect(sockets.size).toBeGreaterThan(0);
+      r.child.kill('SIGTERM');
+      expect(await r.exited).toEqual({ code: 0, signal: null });
+      expect(r.stdout()).toBe('');
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it('--help prints usage and exits 0', async () => {

@@ -59,6 +59,8 @@ describe('options', () => {
     expect(() => new SigmaxServer({ maxConnections: 1.5 })).toThrow(/maxConnections.*1\.5/);
     expect(() => new SigmaxServer({ apiKeys: [''] })).toThrow(/apiKeys/);
     expect(() => new SigmaxServer({ rateLimit: Number.NaN })).toThrow(/rateLimit/);
+    expect(() => new SigmaxServer({ redisUrl: 'localhost:6379' })).toThrow(/redisUrl.*localhost:6379/);
+    expect(() => new SigmaxServer({ redisUrl: 'rediss://user:pw@host:6380/1' })).not.toThrow();
   });
 
   it('url reflects the bound port', async () => {

@@ -154,8 +154,12 @@ describe('resume (Part B 4)', () => {
  * committed events reach onEvent a macrotask after the commit.
  */
 class LaggyLog implements EventLog {
-  readonly #inner = new MemoryEventLog({ historySize: 10_000 });
-  readonly epoch = this.#inner.epoch;
+  readonly #inner: MemoryEventLog;
+  readonly epoch: string;
+  constructor(historySize = 10_000) {
+    this.#inner = new MemoryEventLog({ historySize });
+    this.epoch = this.#inner.epoch;
+  }
   start(onEvent: (e: SequencedEvent) => void): Promise<void> {
     return this.#inner.start((e) => setImmediate(() => onEvent(e)));
   }
@@ -213,6 +217,23 @@ describe('resume without history', () => {
 });
 
 describe('resume edge cases', () => {
+  it('recovered:false without history: every event after the seq in the reply, including those published meanwhile', async () => {
+    const server = await startServer({ eventLog: new LaggyLog(0) });
+    for (let i = 0; i < 5; i++) await server.publish('alert', { message: `h${i}` });
+    const c = await connect(server);
+    c.send({ type: 'subscribe', data: { topics: ['alerts'], since: { epoch: 'another-epoch', seq: 3 } } });
+    // Publish on every turn of the event loop while the server works out where the session continues.
+    for (let i = 0; i < 200; i++) {
+      void server.publish('alert', { message: `l${i}` });
+      await new Promise((r) => setImmediate(r));
+    }
+    await c.waitFor((f) => f.seq === 205, 10_000);
+    const sub = c.all('subscribed')[0]!;
+    expect(sub.data.recovered).toBe(false);
+    const from: number = sub.data.seq;
+    expect(seqs(c)).toEqual(Array.from({ length: 205 - from }, (_, i) => from + 1 + i));
+  });
+
   it('a second since while a replay runs is answered recovered:false (never a silent skip)', async () => {
     const server = await startServer({ eventLog: new LaggyLog() });
     for (let i = 0; i < 300; i++) await server.publish('alert', { message: `h${i}` });

@@ -45,10 +45,19 @@ export class RedisLogStore {
   }
 
   /**
-   * Appends `event` and returns its seq, or 0 when `dedupeKey` was already taken (a legacy message
-   * another instance sequenced). `retry`: skip if `appendId` is already in the stream.
+   * Appends `event` (its `data` given already serialised, `dataJson`) and returns its seq, or 0 when
+   * `dedupeKey` was already taken (a legacy message another instance sequenced).
+   * `retry`: skip if `appendId` is already in the stream.
    */
-  async append(client: CommandSender, event: NewEvent, topic: string, appendId: string, retry: boolean, dedupeKey: string | null): Promise<number> {
+  async append(
+    client: CommandSender,
+    event: NewEvent,
+    topic: string,
+    dataJson: string,
+    appendId: string,
+    retry: boolean,
+    dedupeKey: string | null,
+  ): Promise<number> {
     const [, seq] = await runScript<[string, number]>(
       client,
       this.#scripts.append,
@@ -58,7 +67,7 @@ export class RedisLogStore {
         event.type,
         topic,
         event.timestamp,
-        JSON.stringify(event.data),
+        dataJson,
         this.#storeSize,
         this.#storeMs,
         dedupeKey ? String(this.#o.ingestDedupeTtl) : '0',

@@ -219,12 +219,21 @@ export class RedisEventLog implements EventLog {
   async #commitShared(event: NewEvent, topic: string, dedupeKey: string | null): Promise<boolean> {
     const timeout = this.#timeout;
     const id = randomBytes(8).toString('hex');
+    if (this.#mode !== 'shared') return false;
+    // Serialised once, outside the retries: data that JSON cannot hold (a BigInt, nesting too deep) is
+    // the caller's error, and must not be mistaken for an outage (that would force the local fallback).
+    let data: string;
+    try {
+      data = JSON.stringify(event.data);
+    } catch (err) {
+      throw new TypeError(`RedisEventLog: ${event.type} data cannot be serialised as JSON (${String(err)})`);
+    }
     for (let attempt = 0; attempt < 2; attempt++) {
       if (this.#mode !== 'shared') return false;
       if (!this.#conn.cmd.isReady && !(await this.#conn.whenCmdReady(timeout))) return false;
       if (this.#mode !== 'shared') return false;
       try {
-        const seq = await this.#store.append(this.#conn.cmd, event, topic, id, attempt > 0, dedupeKey);
+        const seq = await this.#store.append(this.#conn.cmd, event, topic, data, id, attempt > 0, dedupeKey);
         if (dedupeKey) this.#logger.debug(seq ? `Redis: legacy message sequenced as ${seq}` : 'Redis: legacy message already sequenced');
         return true;
       } catch (err) {
