@@ -247,7 +247,13 @@ export class SigmaxServer {
     ws.on('error', onError);
     this.#sessions.add(session);
     this.#counters.connections++;
-    session.open();
+    try {
+      session.open();
+    } catch (err) {
+      // e.g. a system_status published with data JSON cannot hold: end this connection, not the process.
+      this.#opts.logger?.error('sigmax-ws: opening a session failed', err);
+      session.fail(ErrorCode.INTERNAL_ERROR, CloseCode.INTERNAL_ERROR, 'The connection could not be opened');
+    }
   }
 
   /** Sends `error` with `code` and closes with `closeCode`; the connection never becomes a session. */

@@ -52,6 +52,17 @@ describe('graceful shutdown', () => {
   });
 });
 
+describe('robustness', () => {
+  it('a published status that cannot be serialised ends the connections it breaks (1011), never the process', async () => {
+    const server = await startServer();
+    await server.publish('system_status', { running: true, big: 1n } as never); // passes the loose schema
+    const c = await TestClient.open(server.url);
+    expect((await c.next('error')).data.code).toBe('INTERNAL_ERROR');
+    expect((await c.closed).code).toBe(1011);
+    expect((await fetch(httpUrl(server, '/health'))).status).toBe(200);
+  });
+});
+
 describe('options', () => {
   it('throws ConfigError quoting a bad value', () => {
     expect(() => new SigmaxServer({ heartbeatInterval: -1 })).toThrow(ConfigError);
