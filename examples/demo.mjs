@@ -1,7 +1,7 @@
 // `npm run demo`: the reference server with its demo feed, and a client that prints every live event.
 // One process, one command; Ctrl-C stops both. PORT=0 picks a free port (default 8000).
-import { SigmaxServer } from '../dist/server/index.js';
-import { SigmaxWebSocketClient } from '../dist/index.js';
+import { SigmaxServer } from 'sigmax-ws/server';
+import { SigmaxWebSocketClient } from 'sigmax-ws';
 
 const port = Number(process.env.PORT ?? 8000);
 const server = new SigmaxServer({ port, host: process.env.HOST ?? '127.0.0.1', demo: true });
@@ -30,12 +30,14 @@ async function stop() {
   await server.close();
 }
 process.once('SIGINT', stop);
+// `npm run demo | head`: stop quietly when the reader goes away.
+process.stdout.on('error', (err) => (/** @type {NodeJS.ErrnoException} */ (err).code === 'EPIPE' ? stop() : Promise.reject(err)));
 process.once('SIGTERM', stop);
 
 /** @param {unknown} x @param {number} [d] */
 const n = (x, d = 2) => Number(x).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
-/** One line per event. @param {import('../dist/index.js').SigmaxEvent | import('../dist/index.js').GapMarker} e */
+/** One line per event. @param {import('sigmax-ws').SigmaxEvent | import('sigmax-ws').GapMarker} e */
 function describe(e) {
   switch (e.type) {
     case 'gap':

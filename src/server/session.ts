@@ -219,6 +219,12 @@ export class Session implements Subscriber {
       }
       return;
     }
+    if (!partAOnly && this.replay === null) {
+      // Where this connection now stands in the log: a client that has not received an event yet
+      // can still resume from here after its first outage. (Not while a replay runs: its events are older.)
+      this.reply('subscribed', { ...data, epoch: this.ctx.log.epoch, seq: Math.max(this.lastSent, hub.lastSeq) }, rid);
+      return;
+    }
     this.reply('subscribed', data, rid);
   }
 

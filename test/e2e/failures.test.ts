@@ -251,3 +251,28 @@ describe('unreachable server', () => {
     expect(client.state).toBe('closed');
   });
 });
+
+describe('resume before the first event', () => {
+  it('a client that has received no event yet resumes its first outage', async () => {
+    const server = await startServer();
+    const proxy = await startProxy(server.port);
+    const client = newClient({ connectTimeout: 500 });
+    const got: string[] = [];
+    const gaps: GapInfo[] = [];
+    client.on('trade_executed', (e) => got.push(e.data.order_id));
+    client.on('gap', (g) => gaps.push(g));
+    await client.subscribe({ topics: ['executions'] });
+    await client.connect(`ws://127.0.0.1:${proxy.port}/api/ws`);
+    expect(client.position).toBeDefined(); // adopted from the restoring subscribe's reply
+    proxy.blackhole(true);
+    proxy.cutAll();
+    await waitFor(() => client.state === 'reconnecting', 'loss noticed');
+    for (let i = 1; i <= 3; i++) await server.publish('trade_executed', trade(i));
+    proxy.blackhole(false);
+    await waitFor(() => client.stats().reconnects === 1, 'reconnected');
+    await server.publish('trade_executed', trade(4));
+    await waitFor(() => got.length === 4, 'all four');
+    expect(got).toEqual(['o1', 'o2', 'o3', 'o4']);
+    expect(gaps).toEqual([]);
+  });
+});
