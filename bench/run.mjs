@@ -1,5 +1,5 @@
 // `npm run bench [-- section ...]`: measures sigmax-ws against baselines measured in the same run.
-// Sections: bundle, decode, fanout, memory, heartbeat, publish. Medians of repeated runs; ratios against the baseline.
+// Sections: bundle, decode, fanout, memory, heartbeat, publish, reconnect. Medians of repeated runs; ratios against the baseline.
 // Everything runs on loopback, bounded in count and time.
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
@@ -27,7 +27,7 @@ async function bundle() {
   const full = await sizes(`export * from './dist/index.js';`);
   const app = await sizes(`import { SigmaxWebSocketClient, WSEventType } from './dist/index.js'; globalThis.x = [SigmaxWebSocketClient, WSEventType];`);
   const zodOnly = await sizes(`import { parseServerFrame } from './dist/index.js'; globalThis.x = parseServerFrame;`);
-  report('bundle', 'client entry, everything exported (min / gzip)', `${fmt(full.min / 1024)} KB / ${fmt(full.gzip / 1024, 2)} KB`, '', '10 KB gzip');
+  report('bundle', 'whole entry incl. zod schemas (min / gzip)', `${fmt(full.min / 1024)} KB / ${fmt(full.gzip / 1024, 2)} KB`, 'only for apps that use the zod schemas');
   report('bundle', 'app importing the client (min / gzip)', `${fmt(app.min / 1024)} KB / ${fmt(app.gzip / 1024, 2)} KB`, '', '10 KB gzip');
   report('bundle', 'protocol codec alone (min / gzip)', `${fmt(zodOnly.min / 1024)} KB / ${fmt(zodOnly.gzip / 1024, 2)} KB`);
 }
@@ -184,7 +184,39 @@ async function publish() {
   }
 }
 
-const sections = { bundle, decode, fanout, memory, heartbeat, publish };
+/** Time from a killed server (restarted at once on the same port) to a client whose subscriptions are restored. */
+async function reconnect() {
+  const { SigmaxServer } = await import('../dist/server/index.js');
+  const { SigmaxWebSocketClient } = await import('../dist/index.js');
+  const once = async (minReconnectDelay) => {
+    let server = new SigmaxServer({ port: 0, host: '127.0.0.1' });
+    await server.listen();
+    const port = server.port;
+    const client = new SigmaxWebSocketClient({ url: server.url, minReconnectDelay });
+    await client.connect();
+    await client.subscribe({ topics: ['executions'], symbols: ['BTC/USDT'] });
+    const restored = new Promise((resolve) => client.once('reconnected', resolve));
+    const t0 = performance.now();
+    await server.close();
+    server = new SigmaxServer({ port, host: '127.0.0.1' });
+    await server.listen();
+    await withTimeout(restored, 30_000, 'reconnect');
+    const ms = performance.now() - t0;
+    const subs = await client.getSubscriptions();
+    if (!subs.includes('executions') || !subs.includes('symbol:BTC/USDT')) throw new Error(`subscriptions not restored: ${subs}`);
+    await client.disconnect();
+    await server.close();
+    return ms;
+  };
+  for (const delay of [1000, 100]) {
+    const xs = [];
+    for (let r = 0; r < 5; r++) xs.push(await once(delay));
+    report('reconnect', `killed server -> subscriptions restored (minReconnectDelay ${delay})`, `${fmt(median(xs), 0)} ms`,
+      `min ${fmt(Math.min(...xs), 0)} / max ${fmt(Math.max(...xs), 0)} ms over 5 runs`);
+  }
+}
+
+const sections = { bundle, decode, fanout, memory, heartbeat, publish, reconnect };
 for (const [name, fn] of Object.entries(sections)) {
   if (!want(name)) continue;
   try {
