@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { createClient } from 'redis';
 import type { SequencedEvent } from '../../src/server/log/types.js';
+import { waitFor as pollUntil } from '../helpers/wait.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -52,14 +53,8 @@ export async function deleteKeys(client: TestClient, prefix: string): Promise<vo
 }
 
 /** Polls `fn` until it returns truthy, at most `timeoutMs`. */
-export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 5000, what = 'condition'): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+export function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 5000, what = 'condition'): Promise<NonNullable<T>> {
+  return pollUntil(fn, what, timeoutMs);
 }
 
 /** Collects what a log hands to `onEvent` and `onReset`. */

@@ -2,19 +2,14 @@
 import { afterEach } from 'vitest';
 import WebSocket from 'ws';
 import { SigmaxServer, type SigmaxServerOptions } from '../../src/server/index.js';
+import { waitFor } from '../helpers/wait.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Frame = { type: string; data?: any; timestamp?: string; connection_id?: string | null; request_id?: string; topic?: string; seq?: number; [k: string]: unknown };
 
 /** Polls `check` until it returns a truthy value (bounded in time). */
-export async function waitUntil<T>(check: () => T | Promise<T>, timeoutMs = 3000, what = 'condition'): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+export function waitUntil<T>(check: () => T | Promise<T>, timeoutMs = 3000, what = 'condition'): Promise<NonNullable<T>> {
+  return waitFor(check, what, timeoutMs);
 }
 
 /** A WebSocket client that records every frame and lets tests wait for frames. */
