@@ -55,18 +55,52 @@ export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+type Field = [name: string, optional: boolean, shape: Shape];
+const fieldCache = new WeakMap<object, Field[]>();
+
+/** An object shape's fields, parsed once. */
+function fieldsOf(shape: { readonly [key: string]: Shape }): Field[] {
+  let fields = fieldCache.get(shape);
+  if (!fields) {
+    fields = Object.keys(shape).map((k): Field => (k.endsWith('?') ? [k.slice(0, -1), true, shape[k]!] : [k, false, shape[k]!]));
+    fieldCache.set(shape, fields);
+  }
+  return fields;
+}
+
+/** Whether `value` conforms to `shape` (the hot path: no allocation). */
+function conforms(shape: Shape, value: unknown): boolean {
+  if (typeof shape === 'string') return checkKind(shape as Kind, value);
+  if (Array.isArray(shape)) {
+    if (!Array.isArray(value)) return false;
+    for (let i = 0; i < value.length; i++) if (!conforms(shape[0] as Shape, value[i])) return false;
+    return true;
+  }
+  if (!isObject(value)) return false;
+  for (const [name, optional, sub] of fieldsOf(shape as { readonly [key: string]: Shape })) {
+    const v = value[name];
+    if (optional ? v != null && !conforms(sub, v) : !conforms(sub, v)) return false;
+  }
+  return true;
+}
+
 /**
  * Checks `value` against `shape`; returns `undefined` when it conforms, otherwise
  * the first problem, e.g. `data.size: expected number`.
  */
 export function checkShape(shape: Shape, value: unknown, path: string): string | undefined {
+  return conforms(shape, value) ? undefined : explain(shape, value, path);
+}
+
+/** The first problem of a value that does not conform, with its path. */
+function explain(shape: Shape, value: unknown, path: string): string | undefined {
   if (typeof shape === 'string') {
     return checkKind(shape as Kind, value) ? undefined : `${path}: expected ${KIND_NAMES[shape as Kind]}`;
   }
   if (Array.isArray(shape)) {
     if (!Array.isArray(value)) return `${path}: expected array`;
     for (let i = 0; i < value.length; i++) {
-      const problem = checkShape(shape[0] as Shape, value[i], `${path}[${i}]`);
+      const problem = explain(shape[0] as Shape, value[i], `${path}[${i}]`);
       if (problem) return problem;
     }
     return undefined;
@@ -78,10 +112,10 @@ export function checkShape(shape: Shape, value: unknown, path: string): string |
       const name = key.slice(0, -1);
       const v = value[name];
       if (v == null) continue;
-      const problem = checkShape(sub, v, `${path}.${name}`);
+      const problem = explain(sub, v, `${path}.${name}`);
       if (problem) return problem;
     } else {
-      const problem = checkShape(sub, value[key], `${path}.${key}`);
+      const problem = explain(sub, value[key], `${path}.${key}`);
       if (problem) return problem;
     }
   }
