@@ -67,7 +67,7 @@ function describe(e) {
 }
 
 for await (const e of client.listen()) {
-  const time = new Date().toISOString().slice(11, 19);
+  const time = new Date().toLocaleTimeString('en-GB', { hour12: false });
   const seq = e.type === 'gap' ? '-' : String(e.seq ?? '-');
   console.log(`${time}  #${seq.padEnd(5)} ${e.type.padEnd(17)} ${describe(e)}`);
 }

@@ -38,6 +38,7 @@ const FATAL_SERVER_CODES = ['AUTHENTICATION_FAILED', 'ORIGIN_NOT_ALLOWED'];
  * client.on('trade_executed', (e) => console.log(e.data.symbol));
  */
 export class SigmaxWebSocketClient {
+  readonly #guards = new WeakMap<Function, Map<string, Function>>();
   readonly #o: ResolvedOptions;
   readonly #ee = new EventEmitter();
   readonly #requests = new Requests();
@@ -68,7 +69,7 @@ export class SigmaxWebSocketClient {
       },
       { bufferSize: this.#o.listenBufferSize, overflow: this.#o.listenOverflow },
     );
-    for (const [k, fn] of Object.entries(this.#o.listeners ?? {})) if (fn) this.#ee.on(k, fn as never);
+    for (const [k, fn] of Object.entries(this.#o.listeners ?? {})) if (fn) this.#ee.on(k, this.#guard(k, fn) as never);
   }
 
   /** Current state. */
@@ -98,7 +99,7 @@ export class SigmaxWebSocketClient {
    * typed error and the client is `closed` with nothing left running, so a rejected `connect()` is never followed by
    * a connection made behind the caller's back. Recorded subscriptions and handlers are kept: call `connect()` again
    * to retry (with your own delay). `autoReconnect` covers every loss after the first successful open.
-   * @throws TypeError when no URL is given (here or in the options).
+   * Rejects with a `TypeError` when no URL is given (here or in the options).
    */
   connect(url = this.#o.url, apiKey = this.#o.apiKey): Promise<OpenInfo> {
     if (this.#state === 'open' && this.#info) return Promise.resolve(this.#info);
@@ -106,7 +107,7 @@ export class SigmaxWebSocketClient {
     if (this.#state === 'connecting' || this.#state === 'reconnecting') return p;
     if (typeof url !== 'string' || !url) {
       this.#waiters.length = 0;
-      throw new TypeError(`Expected a WebSocket URL, got ${String(url)} (${typeof url})`);
+      return Promise.reject(new TypeError(`Expected a WebSocket URL, got ${String(url)} (${typeof url})`));
     }
     this.#url = apiKey ? `${url}${url.includes('?') ? '&' : '?'}api_key=${encodeURIComponent(apiKey)}` : url;
     this.#opened = false;
@@ -129,18 +130,20 @@ export class SigmaxWebSocketClient {
   /** Registers a handler; returns a function that removes exactly this registration (idempotent). */
   on<K extends ClientEventName>(type: K, handler: NoInfer<ClientEvents[K]>): () => void {
     const ctx = {};
-    this.#ee.on(type, handler as never, ctx);
-    return () => void this.#ee.removeListener(type, handler as never, ctx);
+    const fn = this.#guard(type, handler);
+    this.#ee.on(type, fn as never, ctx);
+    return () => void this.#ee.removeListener(type, fn as never, ctx);
   }
   /** Registers a handler called at most once; returns its remover. */
   once<K extends ClientEventName>(type: K, handler: NoInfer<ClientEvents[K]>): () => void {
     const ctx = {};
-    this.#ee.once(type, handler as never, ctx);
-    return () => void this.#ee.removeListener(type, handler as never, ctx);
+    const fn = this.#guard(type, handler);
+    this.#ee.once(type, fn as never, ctx);
+    return () => void this.#ee.removeListener(type, fn as never, ctx);
   }
   /** Removes every registration of `handler` for `type`. */
   off<K extends ClientEventName>(type: K, handler: NoInfer<ClientEvents[K]>): void {
-    this.#ee.removeListener(type, handler as never);
+    this.#ee.removeListener(type, this.#guard(type, handler) as never);
   }
 
   /**
@@ -423,12 +426,29 @@ export class SigmaxWebSocketClient {
 
   #emit<K extends ClientEventName>(type: K, arg: Parameters<ClientEvents[K]>[0]): void {
     if (type === 'error') this.#log('error', String(arg));
-    try {
-      this.#ee.emit(type, arg as never);
-    } catch (cause) {
-      if (type === 'error') this.#log('error', 'an error handler threw', cause);
-      else this.#emit('error', new SigmaxError('HANDLER_ERROR', `A \`${type}\` handler threw: ${String(cause)}`, { cause }));
+    this.#ee.emit(type, arg as never);
+  }
+
+  /**
+   * The registered form of a user handler: it catches what the handler throws (reported as `HANDLER_ERROR`), so one
+   * throwing handler never keeps the others from running. One wrapper per handler and event, so `off()` finds it.
+   */
+  #guard(type: string, handler: Function): Function {
+    let byType = this.#guards.get(handler);
+    if (!byType) this.#guards.set(handler, (byType = new Map()));
+    let fn = byType.get(type);
+    if (!fn) {
+      fn = (arg: unknown) => {
+        try {
+          handler(arg);
+        } catch (cause) {
+          if (type === 'error') this.#log('error', 'an error handler threw', cause);
+          else this.#emit('error', new SigmaxError('HANDLER_ERROR', `A \`${type}\` handler threw: ${String(cause)}`, { cause }));
+        }
+      };
+      byType.set(type, fn);
     }
+    return fn;
   }
 
   #log(level: 'debug' | 'info' | 'warn' | 'error', message: string, ...args: unknown[]): void {

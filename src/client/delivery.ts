@@ -11,17 +11,17 @@ import type { OverflowPolicy } from './options.js';
 /** Options of `listen()`. */
 export interface ListenOptions<T extends PublishedEventType = PublishedEventType> {
   /** Only these event types. @default every published type */
-  types?: readonly T[];
+  types?: readonly T[] | undefined;
   /** Only events published on these topics. @default every topic */
-  topics?: readonly string[];
+  topics?: readonly string[] | undefined;
   /** Ends the iterator when aborted: it completes normally, dropping what it had buffered. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Buffer bound in events. @default the client's `listenBufferSize` (1000) */
-  bufferSize?: number;
+  bufferSize?: number | undefined;
   /** What to do when the buffer is full. @default the client's `listenOverflow` ('error') */
-  overflow?: OverflowPolicy;
+  overflow?: OverflowPolicy | undefined;
   /** On a gap: yield a {@link GapMarker} (`yield`, whatever the filters) or end with a `GapError` (`throw`). @default 'yield' */
-  gap?: 'yield' | 'throw';
+  gap?: 'yield' | 'throw' | undefined;
 }
 
 interface Sink {

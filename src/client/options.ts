@@ -31,41 +31,41 @@ export type OverflowPolicy = 'error' | 'drop-oldest';
 /** Options of `new SigmaxWebSocketClient(options)`. Durations are in milliseconds. */
 export interface ClientOptions {
   /** Server URL, e.g. `ws://localhost:8000/api/ws`; can also be given to `connect()`. */
-  url?: string;
+  url?: string | undefined;
   /** API key, sent as the `api_key` query parameter. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** Reconnect by itself (with backoff) after losing a connection that had opened. The first `connect()` attempt is not retried: it rejects. @default true */
-  autoReconnect?: boolean;
+  autoReconnect?: boolean | undefined;
   /** Smallest wait before a reconnect attempt, and the base of the exponential backoff. @default 1000 */
-  minReconnectDelay?: number;
+  minReconnectDelay?: number | undefined;
   /** Largest wait before a reconnect attempt. @default 60000 */
-  maxReconnectDelay?: number;
+  maxReconnectDelay?: number | undefined;
   /** Reconnect attempts after a loss before giving up with `RECONNECT_FAILED`. @default Infinity */
-  maxReconnectAttempts?: number;
+  maxReconnectAttempts?: number | undefined;
   /** A connection must stay open this long before the backoff attempt count resets (a flapping server keeps backing off). @default 5000 */
-  healthyAfter?: number;
+  healthyAfter?: number | undefined;
   /** Send a `ping` this often; 0 turns the heartbeat off. @default 30000 */
-  pingInterval?: number;
+  pingInterval?: number | undefined;
   /** Declare the connection dead (close 4000, reconnect) when nothing arrives this long after a ping; must be > 0. @default 10000 */
-  pingTimeout?: number;
+  pingTimeout?: number | undefined;
   /** Give up opening a connection (socket open + `connected` event) after this long; must be > 0. @default 10000 */
-  connectTimeout?: number;
+  connectTimeout?: number | undefined;
   /** Reject a command, ping or subscription request that has no reply after this long; must be > 0. @default 10000 */
-  commandTimeout?: number;
+  commandTimeout?: number | undefined;
   /** Resume from the last received event on reconnect when the server supports it (PROTOCOL.md Part B 4). @default true */
-  resume?: boolean;
+  resume?: boolean | undefined;
   /** Default buffer bound of each `listen()` iterator, in events. @default 1000 */
-  listenBufferSize?: number;
+  listenBufferSize?: number | undefined;
   /** Default overflow policy of `listen()`: `error` fails the iterator with `ListenOverflowError`; `drop-oldest` drops the oldest buffered event and counts it in `stats().eventsDropped`. @default 'error' */
-  listenOverflow?: OverflowPolicy;
+  listenOverflow?: OverflowPolicy | undefined;
   /** WebSocket implementation. @default the global `WebSocket` in browsers, `ws` in Node (via isomorphic-ws) */
-  WebSocket?: WebSocketConstructor;
+  WebSocket?: WebSocketConstructor | undefined;
   /** Logger; the client writes nothing when absent. */
-  logger?: Logger;
+  logger?: Logger | undefined;
   /** Listeners registered before the first connect, so none misses an early event. */
-  listeners?: { [K in keyof ClientEvents]?: ClientEvents[K] };
+  listeners?: { [K in keyof ClientEvents]?: ClientEvents[K] } | undefined;
   /** Randomness for the backoff jitter, in [0, 1). @default Math.random */
-  random?: () => number;
+  random?: (() => number) | undefined;
 }
 
 /** Defaults of the numeric and boolean options. */
@@ -94,9 +94,12 @@ function fail(name: string, expected: string, v: unknown): never {
   throw new TypeError(`Expected option \`${name}\` to be ${expected}, got ${describe(v)}`);
 }
 
-/** Merges defaults and validates; throws a `TypeError` that quotes the bad value. */
+const KNOWN = new Set([...Object.keys(CLIENT_DEFAULTS), 'url', 'apiKey', 'WebSocket', 'logger', 'listeners', 'random']);
+
+/** Merges defaults and validates; throws a `TypeError` that quotes the bad value, or names an unknown option. */
 export function resolveOptions(options: ClientOptions = {}): ResolvedOptions {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  for (const k of Object.keys(options)) if (!KNOWN.has(k)) throw new TypeError(`Unknown option \`${k}\` (known: ${[...KNOWN].join(', ')})`);
   const o = { ...CLIENT_DEFAULTS } as ResolvedOptions;
   for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as Record<string, unknown>)[k] = v;
   for (const k of ['minReconnectDelay', 'maxReconnectDelay', 'maxReconnectAttempts', 'healthyAfter', 'pingInterval', 'pingTimeout', 'connectTimeout', 'commandTimeout', 'listenBufferSize'] as const) {

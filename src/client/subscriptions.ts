@@ -36,8 +36,8 @@ export class SubscriptionRegistry {
 
 /** Topics and symbols, as given to `subscribe` / `unsubscribe`. */
 export interface SubscriptionRequest {
-  topics?: readonly string[];
-  symbols?: readonly string[];
+  topics?: readonly string[] | undefined;
+  symbols?: readonly string[] | undefined;
 }
 
 /** The normalised lists a subscription call applied. `queued`: recorded while not connected, sent on (re)connect. */

@@ -19,7 +19,7 @@ Options:
   --verbose      log diagnostics to stderr
   -h, --help     show this help
 
-Other settings come from the environment: REDIS_URL, WS_MAX_CONNECTIONS, WS_HEARTBEAT_INTERVAL,
+Other settings come from the environment: REDIS_URL, WS_REDIS_PREFIX, WS_MAX_CONNECTIONS, WS_HEARTBEAT_INTERVAL,
 WS_CONNECTION_TIMEOUT, CORS_ORIGINS, WS_API_KEYS, WS_PUBLISH_TOKEN, WS_DEMO, WS_HISTORY_SIZE,
 WS_HISTORY_TTL, WS_MAX_MESSAGE_SIZE, WS_RATE_LIMIT, WS_MAX_SUBSCRIPTIONS, WS_MAX_BUFFERED_BYTES
 (durations in seconds; fractions allowed). See the README.

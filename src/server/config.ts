@@ -16,54 +16,54 @@ export interface Logger {
 /** Options of {@link SigmaxServer}. Durations are in milliseconds. */
 export interface SigmaxServerOptions {
   /** TCP port; `0` picks a free port. @default 8000 */
-  port?: number;
+  port?: number | undefined;
   /** Interface to listen on; use `0.0.0.0` to accept connections from other hosts. @default '127.0.0.1' */
-  host?: string;
+  host?: string | undefined;
   /** Interval of the server's `ping` frames (ms). @default 30000 */
-  heartbeatInterval?: number;
+  heartbeatInterval?: number | undefined;
   /** A connection that has sent nothing for this long (ms) is terminated. @default 60000 */
-  connectionTimeout?: number;
+  connectionTimeout?: number | undefined;
   /** Maximum simultaneous WebSocket connections; the next one is closed with 1013. @default 1000 */
-  maxConnections?: number;
+  maxConnections?: number | undefined;
   /** Accepted `api_key` query values; `undefined` or empty = no authentication. @default undefined */
-  apiKeys?: string[];
+  apiKeys?: string[] | undefined;
   /** Allowed `Origin`s for HTTP (CORS) and WebSocket upgrades; `undefined` or `['*']` = any. @default undefined */
-  corsOrigins?: string[];
+  corsOrigins?: string[] | undefined;
   /** Redis URL; when set, the event log (sequence + history + fan-out across instances) lives in Redis. @default undefined */
-  redisUrl?: string;
+  redisUrl?: string | undefined;
   /**
    * A custom event log (advanced: tests, other backends). Overrides `redisUrl`.
    * The server starts it in `listen()` and closes it in `close()`. @default undefined
    */
-  eventLog?: EventLog;
+  eventLog?: EventLog | undefined;
   /** Prefix of the Redis keys and channels of the event log. @default 'sigmax' */
-  redisKeyPrefix?: string;
+  redisKeyPrefix?: string | undefined;
   /** Events retained for resume. `0` disables history. @default 1000 */
-  historySize?: number;
+  historySize?: number | undefined;
   /** How long (ms) events are retained for resume. @default 300000 */
-  historyTtl?: number;
+  historyTtl?: number | undefined;
   /** Enables `POST /api/events`, which then requires `Authorization: Bearer <publishToken>`. @default undefined */
-  publishToken?: string;
+  publishToken?: string | undefined;
   /** Largest accepted `POST /api/events` body in bytes. @default 1048576 */
-  maxBodySize?: number;
+  maxBodySize?: number | undefined;
   /** Runs the demo feed (random-walk prices, portfolio, status, health, proposals…). @default false */
-  demo?: boolean;
+  demo?: boolean | undefined;
   /** Largest inbound WebSocket message in bytes; larger ones close the connection with 1009. @default 65536 */
-  maxMessageSize?: number;
+  maxMessageSize?: number | undefined;
   /** Sustained inbound messages per second per connection (token bucket); `0` = unlimited. @default 20 */
-  rateLimit?: number;
+  rateLimit?: number | undefined;
   /** Burst size of the rate limit (bucket capacity). @default 2 × rateLimit (at least 1) */
-  rateLimitBurst?: number;
+  rateLimitBurst?: number | undefined;
   /** Subscriptions (topics + symbols) per connection. @default 100 */
-  maxSubscriptions?: number;
+  maxSubscriptions?: number | undefined;
   /** Unsent bytes a connection may accumulate before it is closed as a slow consumer (1013). @default 1048576 */
-  maxBufferedBytes?: number;
+  maxBufferedBytes?: number | undefined;
   /** How long close() waits (ms) for clients to acknowledge the 1001 close before terminating them. @default 1000 */
-  shutdownTimeout?: number;
+  shutdownTimeout?: number | undefined;
   /** Speak only PROTOCOL.md Part A: no protocol/features/epoch, no request_id echo, no topic/seq. @default false */
-  partAOnly?: boolean;
+  partAOnly?: boolean | undefined;
   /** Diagnostics sink; the server writes nothing without one. @default undefined */
-  logger?: Logger;
+  logger?: Logger | undefined;
 }
 
 /** Options after defaults were applied and values checked. */
@@ -89,10 +89,12 @@ export const DEFAULTS = {
   partAOnly: false,
 } as const;
 
+const REDIS_URL_RE = /^(rediss?|unix):/i;
+
 function check(name: string, value: number, { min, integer = false }: { min: number; integer?: boolean }): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
     throw new ConfigError(
-      `Option ${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}; got ${JSON.stringify(value)} (${typeof value})`,
+      `Option ${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}; got ${typeof value === 'number' ? String(value) : JSON.stringify(value)} (${typeof value})`,
       name,
     );
   }
@@ -124,7 +126,7 @@ export function resolveOptions(opts: SigmaxServerOptions = {}): ResolvedOptions 
       throw new ConfigError(`Option ${key} must be an array of non-empty strings; got ${JSON.stringify(list)}`, key);
     }
   }
-  if (o.redisUrl !== undefined && !/^(rediss?|unix):/i.test(String(o.redisUrl))) {
+  if (o.redisUrl !== undefined && !REDIS_URL_RE.test(String(o.redisUrl))) {
     // A common slip (REDIS_URL=localhost:6379) would otherwise only fail inside listen().
     throw new ConfigError(`Option redisUrl must be a redis://, rediss:// or unix: URL; got ${JSON.stringify(o.redisUrl)}`, 'redisUrl');
   }
@@ -144,14 +146,22 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 
 type Env = Record<string, string | undefined>;
 
-function envNumber(env: Env, name: string, { integer, min }: { integer: boolean; min: number }): number | undefined {
+function envNumber(env: Env, name: string, { integer, min, max = Infinity }: { integer: boolean; min: number; max?: number }): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return undefined;
   const n = Number(raw.trim());
-  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
-    throw new ConfigError(`${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}; got ${JSON.stringify(raw)}`, name);
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    const range = max === Infinity ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new ConfigError(`${name} must be ${integer ? 'an integer' : 'a number'} ${range}; got ${JSON.stringify(raw)}`, name);
   }
   return n;
+}
+
+function envRedisUrl(env: Env): string | undefined {
+  const raw = env.REDIS_URL?.trim();
+  if (!raw) return undefined;
+  if (!REDIS_URL_RE.test(raw)) throw new ConfigError(`REDIS_URL must be a redis://, rediss:// or unix: URL; got ${JSON.stringify(raw)}`, 'REDIS_URL');
+  return raw;
 }
 
 function envSeconds(env: Env, name: string, min = 0): number | undefined {
@@ -181,9 +191,9 @@ function envBool(env: Env, name: string): boolean | undefined {
  */
 export function loadConfigFromEnv(env: Env = process.env): SigmaxServerOptions {
   const out: SigmaxServerOptions = {
-    port: envNumber(env, 'PORT', { integer: true, min: 0 }),
+    port: envNumber(env, 'PORT', { integer: true, min: 0, max: 65535 }),
     host: env.HOST?.trim() || undefined,
-    redisUrl: env.REDIS_URL?.trim() || undefined,
+    redisUrl: envRedisUrl(env),
     maxConnections: envNumber(env, 'WS_MAX_CONNECTIONS', { integer: true, min: 0 }),
     heartbeatInterval: envSeconds(env, 'WS_HEARTBEAT_INTERVAL', 0.01),
     connectionTimeout: envSeconds(env, 'WS_CONNECTION_TIMEOUT', 0.01),

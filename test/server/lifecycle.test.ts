@@ -69,7 +69,7 @@ describe('options', () => {
     expect(() => new SigmaxServer({ port: 70000 })).toThrow(/port/);
     expect(() => new SigmaxServer({ maxConnections: 1.5 })).toThrow(/maxConnections.*1\.5/);
     expect(() => new SigmaxServer({ apiKeys: [''] })).toThrow(/apiKeys/);
-    expect(() => new SigmaxServer({ rateLimit: Number.NaN })).toThrow(/rateLimit/);
+    expect(() => new SigmaxServer({ rateLimit: Number.NaN })).toThrow(/rateLimit.*got NaN/);
     expect(() => new SigmaxServer({ redisUrl: 'localhost:6379' })).toThrow(/redisUrl.*localhost:6379/);
     expect(() => new SigmaxServer({ redisUrl: 'rediss://user:pw@host:6380/1' })).not.toThrow();
   });
@@ -134,6 +134,8 @@ describe('loadConfigFromEnv', () => {
     ['WS_DEMO', 'maybe'],
     ['WS_RATE_LIMIT', 'fast'],
     ['WS_HISTORY_TTL', '-3'],
+    ['PORT', '70000'],
+    ['REDIS_URL', 'localhost:6379'],
   ])('throws ConfigError naming %s=%s', (name, value) => {
     expect(() => loadConfigFromEnv({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfigFromEnv({ [name]: value })).toThrow(new RegExp(`${name}.*${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
