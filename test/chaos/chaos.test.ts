@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SigmaxServer, type SigmaxServerOptions } from '../../src/server/index.js';
-import { SigmaxWebSocketClient, type GapInfo } from '../../src/index.js';
+import { SigmaxWebSocketClient, type GapInfo, type OpenInfo } from '../../src/index.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor } from '../helpers/wait.js';
 import { REDIS_URL, deleteKeys, redisAvailability, testClient, uniquePrefix } from '../redis/helpers.js';
@@ -159,4 +159,57 @@ describe.skipIf(!redisUp)('chaos: two instances on Redis, random cuts, an instan
       await redis.quit();
     }
   }, 120_000);
+
+  it('resumes on another instance than the one first connected to: recovered, every event once, in order', async () => {
+    const prefix = uniquePrefix();
+    const opts: SigmaxServerOptions = { port: 0, host: '127.0.0.1', redisUrl: REDIS_URL, redisKeyPrefix: prefix };
+    const a = new SigmaxServer(opts);
+    const b = new SigmaxServer(opts);
+    await Promise.all([a.listen(), b.listen()]);
+    const proxy = new TcpProxy(a.port);
+    await proxy.start();
+    const got: string[] = [];
+    const gaps: GapInfo[] = [];
+    const reopened: OpenInfo[] = [];
+    const client = new SigmaxWebSocketClient({
+      url: `ws://127.0.0.1:${proxy.port}/api/ws`,
+      minReconnectDelay: 20,
+      maxReconnectDelay: 100,
+      connectTimeout: 300,
+      listeners: {
+        trade_executed: (e) => void got.push(e.data.order_id),
+        gap: (g) => void gaps.push(g),
+        reconnected: (info) => void reopened.push(info),
+      },
+    });
+    const redis = await testClient();
+    const trade = (n: number) => ({ proposal_id: `p${n}`, symbol: 'BTC/USDT', action: 'buy', size: 1, filled_price: 100, order_id: `o${n}`, status: 'filled' });
+    try {
+      await client.connect();
+      await client.subscribe({ topics: ['executions'] });
+      for (let n = 1; n <= 3; n++) await a.publish('trade_executed', trade(n));
+      await waitFor(() => got.length === 3, 'the first three events, live from A');
+      expect(a.stats().active_connections).toBe(1);
+
+      // Cut; until the client is away, new connections are held but not forwarded, then go to B.
+      proxy.blackhole(true);
+      proxy.setTarget(b.port);
+      proxy.cutAll();
+      await waitFor(() => client.state === 'reconnecting' || client.state === 'connecting', 'the loss to be noticed');
+      for (let n = 4; n <= 9; n++) await (n % 2 ? a : b).publish('trade_executed', trade(n));
+      proxy.blackhole(false);
+
+      await waitFor(() => got.length >= 9 && reopened.length >= 1, 'the six missed events, resumed on B', 10_000);
+      expect(got).toEqual(['o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7', 'o8', 'o9']);
+      expect(gaps).toEqual([]);
+      expect(reopened.at(-1)?.recovered).toBe(true);
+      await waitFor(() => b.stats().active_connections === 1 && a.stats().active_connections === 0, 'the client to be on B');
+    } finally {
+      await client.disconnect();
+      await proxy.close();
+      await Promise.all([a.close(), b.close()]);
+      await deleteKeys(redis, prefix);
+      await redis.quit();
+    }
+  }, 30_000);
 });
