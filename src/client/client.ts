@@ -35,7 +35,7 @@ const FATAL_SERVER_CODES = ['AUTHENTICATION_FAILED', 'ORIGIN_NOT_ALLOWED'];
  * const client = new SigmaxWebSocketClient({ apiKey });
  * await client.connect('ws://localhost:8000/api/ws');
  * await client.subscribe({ topics: ['executions'] });
- * client.on('trade_executed', (e) => console.log(e.data.symbol));
+ * client.on('trade_executed', (e) => showTrade(e.data));
  */
 export class SigmaxWebSocketClient {
   readonly #guards = new WeakMap<Function, Map<string, Function>>();

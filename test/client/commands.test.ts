@@ -1,10 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ClosedError, ConnectionError, ServerError, SigmaxWebSocketClient, TimeoutError, ValidationError } from '../../src/index.js';
-import { MockSigmax, MockWS } from '../helpers/mock-sigmax.js';
+import { MockSigmax, MockWS, tick, connectTo, useFakeTime } from '../helpers/mock-sigmax.js';
 
 let server: MockSigmax;
 let client: SigmaxWebSocketClient;
-const tick = (ms = 20) => vi.advanceTimersByTimeAsync(ms);
 /** Awaits a promise while fake time runs; resolves with its value or rejection reason. */
 async function settle<T>(p: Promise<T>): Promise<T | unknown> {
   const r = p.catch((e: unknown) => e);
@@ -15,19 +14,13 @@ async function settle<T>(p: Promise<T>): Promise<T | unknown> {
 async function open(partA = false, commandTimeout = 1000): Promise<SigmaxWebSocketClient> {
   server = new MockSigmax({ partA });
   client = new SigmaxWebSocketClient({ WebSocket: MockWS, commandTimeout, pingInterval: 0 });
-  const p = client.connect(server.url);
-  await tick();
-  await p;
+  await connectTo(client, server);
   return client;
 }
 
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(async () => {
+useFakeTime(async () => {
   await client?.disconnect();
   server?.stop();
-  vi.useRealTimers();
 });
 
 describe('commands', () => {
@@ -159,9 +152,7 @@ describe('subscriptions', () => {
     client = new SigmaxWebSocketClient({ WebSocket: MockWS, pingInterval: 0 });
     expect(await client.subscribe({ topics: ['executions'] })).toMatchObject({ queued: true });
     await client.subscribe({ symbols: ['ETH/USDT'] });
-    const p = client.connect(server.url);
-    await tick();
-    await p;
+    await connectTo(client, server);
     await settle(client.subscribe({ topics: ['market'] }));
     await settle(client.unsubscribe({ symbols: ['eth/usdt'] }));
     server.kick(1001);
@@ -244,9 +235,7 @@ describe('Part A reply matching', () => {
     // A browser runs the code after `await connect()` before it handles the next frame: the greeting can come later.
     server = new MockSigmax({ partA: true, mute: true });
     client = new SigmaxWebSocketClient({ WebSocket: MockWS, pingInterval: 0 });
-    const p = client.connect(server.url);
-    await tick();
-    await p;
+    await connectTo(client, server);
     const statuses: unknown[] = [];
     client.on('system_status', (e) => statuses.push(e.data));
     const subs = client.getSubscriptions();

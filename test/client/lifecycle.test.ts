@@ -4,11 +4,10 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SigmaxWebSocketClient, type ClientOptions } from '../../src/index.js';
-import { MockSigmax, MockWS } from '../helpers/mock-sigmax.js';
+import { MockSigmax, MockWS, tick, connectTo } from '../helpers/mock-sigmax.js';
 
 let server: MockSigmax;
 let client: SigmaxWebSocketClient;
-const tick = (ms = 20) => vi.advanceTimersByTimeAsync(ms);
 
 function make(opts: ClientOptions = {}): SigmaxWebSocketClient {
   client = new SigmaxWebSocketClient({ WebSocket: MockWS, minReconnectDelay: 100, maxReconnectDelay: 1000, pingInterval: 0, ...opts });
@@ -17,9 +16,7 @@ function make(opts: ClientOptions = {}): SigmaxWebSocketClient {
 
 async function open(opts: ClientOptions = {}): Promise<SigmaxWebSocketClient> {
   make(opts);
-  const p = client.connect(server.url);
-  await tick();
-  await p;
+  await connectTo(client, server);
   return client;
 }
 
@@ -72,9 +69,7 @@ describe('disconnect() from inside a handler', () => {
   it('in a gap handler: the client does not reopen', async () => {
     make();
     await client.subscribe({ topics: ['executions'] });
-    const p = client.connect(server.url);
-    await tick();
-    await p;
+    await connectTo(client, server);
     server.trade(3);
     await tick();
     server.opts.recovered = false;

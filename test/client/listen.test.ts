@@ -1,18 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ListenOverflowError, ProtocolError, SigmaxWebSocketClient, type SigmaxError } from '../../src/index.js';
-import { MockSigmax, MockWS } from '../helpers/mock-sigmax.js';
+import { MockSigmax, MockWS, tick, connectTo } from '../helpers/mock-sigmax.js';
 
 let server: MockSigmax;
 let client: SigmaxWebSocketClient;
-const tick = (ms = 20) => vi.advanceTimersByTimeAsync(ms);
 
 beforeEach(async () => {
   vi.useFakeTimers();
   server = new MockSigmax();
   client = new SigmaxWebSocketClient({ WebSocket: MockWS, pingInterval: 0, listenBufferSize: 3 });
-  const p = client.connect(server.url);
-  await tick();
-  await p;
+  await connectTo(client, server);
 });
 afterEach(async () => {
   await client.disconnect();

@@ -1,18 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { GapError, SigmaxWebSocketClient, type GapInfo, type GapMarker, type SigmaxEvent } from '../../src/index.js';
-import { MockSigmax, MockWS, type MockSigmaxOptions } from '../helpers/mock-sigmax.js';
+import { MockSigmax, MockWS, type MockSigmaxOptions, tick, connectTo, useFakeTime } from '../helpers/mock-sigmax.js';
 
 let server: MockSigmax;
 let client: SigmaxWebSocketClient;
-const tick = (ms = 20) => vi.advanceTimersByTimeAsync(ms);
 
 async function start(opts: MockSigmaxOptions = {}, resume = true): Promise<void> {
   server = new MockSigmax(opts);
   client = new SigmaxWebSocketClient({ WebSocket: MockWS, pingInterval: 0, minReconnectDelay: 100, resume });
   await client.subscribe({ topics: ['executions'] });
-  const p = client.connect(server.url);
-  await tick();
-  await p;
+  await connectTo(client, server);
 }
 
 async function drain<T>(it: AsyncIterator<T>, n: number): Promise<T[]> {
@@ -25,13 +22,9 @@ async function drain<T>(it: AsyncIterator<T>, n: number): Promise<T[]> {
   return out;
 }
 
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(async () => {
+useFakeTime(async () => {
   await client?.disconnect();
   server?.stop();
-  vi.useRealTimers();
 });
 
 describe('resume bookkeeping', () => {

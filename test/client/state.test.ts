@@ -1,10 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AuthenticationError, SigmaxWebSocketClient, type ClientOptions, type StateChange } from '../../src/index.js';
-import { MockSigmax, MockWS } from '../helpers/mock-sigmax.js';
+import { MockSigmax, MockWS, tick, connectTo } from '../helpers/mock-sigmax.js';
 
 let server: MockSigmax;
 let client: SigmaxWebSocketClient;
-const tick = (ms = 20) => vi.advanceTimersByTimeAsync(ms);
 
 function make(opts: ClientOptions = {}): { client: SigmaxWebSocketClient; states: StateChange[] } {
   const states: StateChange[] = [];
@@ -52,9 +51,7 @@ describe('client state machine', () => {
     client.on('close', (c) => seen.push(`close ${c.code} ${c.willRetry}`));
     client.on('reconnecting', (r) => seen.push(`reconnecting ${r.attempt} ${r.delay}`));
     client.on('reconnected', (i) => seen.push(`reconnected ${i.connectionId}`));
-    const p = client.connect(server.url);
-    await tick();
-    await p;
+    await connectTo(client, server);
     server.kick(1001, 'going away');
     await tick(10);
     expect(client.state).toBe('reconnecting');
@@ -75,9 +72,7 @@ describe('client state machine', () => {
     const closes: string[] = [];
     client.on('error', (e) => errors.push(e));
     client.on('close', (c) => closes.push(`${c.code} ${c.willRetry}`));
-    const p = client.connect(server.url);
-    await tick();
-    await p;
+    await connectTo(client, server);
     server.opts.refuse = { code: 'MAX_CONNECTIONS_EXCEEDED', close: 1013 };
     server.kick(1001);
     await tick(400); // first retry refused
@@ -94,9 +89,7 @@ describe('client state machine', () => {
     const { client } = make();
     const errors: Error[] = [];
     client.on('error', (e) => errors.push(e));
-    const p = client.connect(server.url);
-    await tick();
-    await p;
+    await connectTo(client, server);
     server.reply(server.last, 'error', { error: 'Authentication failed', code: 'AUTHENTICATION_FAILED' });
     server.kick(1008, 'policy');
     await tick(10);
@@ -160,9 +153,7 @@ describe('client state machine', () => {
     const { client } = make({ maxReconnectAttempts: 2 });
     const errors: Error[] = [];
     client.on('error', (e) => errors.push(e));
-    const p = client.connect(server.url);
-    await tick();
-    await p;
+    await connectTo(client, server);
     server.stop();
     server.kick(1006);
     await tick(10_000);
@@ -174,9 +165,7 @@ describe('client state machine', () => {
     const { client } = make({ healthyAfter: 1000 });
     const delays: number[] = [];
     client.on('reconnecting', (r) => delays.push(r.attempt));
-    const p = client.connect(server.url);
-    await tick();
-    await p;
+    await connectTo(client, server);
     for (let i = 0; i < 3; i++) {
       server.kick(1001);
       await tick(2000); // back after ≤ 200 ms, then up for ≥ 1800 ms: healthy
@@ -194,9 +183,7 @@ describe('client state machine', () => {
     const { client } = make({ pingInterval: 1000, pingTimeout: 500 });
     const closes: number[] = [];
     client.on('close', (c) => closes.push(c.code));
-    const p = client.connect(server.url);
-    await tick();
-    await p;
+    await connectTo(client, server);
     await tick(1000);
     expect(server.sent('ping')).toHaveLength(1); // the server answered: alive
     await tick(1000);
@@ -215,9 +202,7 @@ describe('client state machine', () => {
   it('counts any inbound frame as a sign of life', async () => {
     const { client } = make({ pingInterval: 1000, pingTimeout: 500 });
     server.opts.mute = true;
-    const p = client.connect(server.url);
-    await tick();
-    await p;
+    await connectTo(client, server);
     for (let i = 0; i < 10; i++) {
       await tick(400);
       server.trade();
@@ -228,9 +213,7 @@ describe('client state machine', () => {
 
   it('answers a server ping with pong', async () => {
     const { client } = make();
-    const p = client.connect(server.url);
-    await tick();
-    await p;
+    await connectTo(client, server);
     server.last.send(JSON.stringify({ type: 'ping', timestamp: 'x' }));
     await tick();
     expect(server.sent('pong')).toEqual([{ type: 'pong' }]);
@@ -266,9 +249,7 @@ describe('client state machine', () => {
     }],
   ])('leaves no timer behind after disconnect() while %s', async (_name, during) => {
     make({ pingInterval: 1000 });
-    const p = client.connect(server.url);
-    await tick();
-    await p;
+    await connectTo(client, server);
     await during();
     expect(vi.getTimerCount()).toBeGreaterThan(0);
     await client.disconnect();

@@ -2,8 +2,9 @@
  * An in-process SIGMAX server on mock-socket, for unit tests with fake timers. Speaks Part A, or Part A + B
  * (capabilities, request_id echo, seq/epoch, resume answers). Records every frame the client sends.
  */
+import { afterEach, beforeEach, vi } from 'vitest';
 import { Server, WebSocket as MockWebSocket, type Client } from 'mock-socket';
-import type { WebSocketConstructor } from '../../src/index.js';
+import type { SigmaxWebSocketClient, WebSocketConstructor } from '../../src/index.js';
 
 let n = 0;
 
@@ -29,6 +30,27 @@ export interface Received {
 
 /** The mock-socket WebSocket, typed for the client's `WebSocket` option. */
 export const MockWS = MockWebSocket as unknown as WebSocketConstructor;
+
+/** Fake timers in every test of the file; `cleanup` runs after each test, before real timers come back. */
+export function useFakeTime(cleanup: () => unknown): void {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(async () => {
+    await cleanup();
+    vi.useRealTimers();
+  });
+}
+
+/** Advances fake time by `ms` and lets promises settle. */
+export const tick = (ms = 20) => vi.advanceTimersByTimeAsync(ms);
+
+/** Connects `client` to `server` under fake time; resolves once it is open. */
+export async function connectTo(client: SigmaxWebSocketClient, server: MockSigmax): Promise<void> {
+  const p = client.connect(server.url);
+  await tick();
+  await p;
+}
 
 export class MockSigmax {
   readonly url = `ws://mock-${++n}.test/api/ws`;
