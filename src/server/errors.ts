@@ -40,3 +40,23 @@ export class ServerClosedError extends SigmaxServerError {
     super(message, 'SERVER_CLOSED');
   }
 }
+
+/**
+ * The shared event log (Redis) cannot take the event now. `outcome` says whether it may have been
+ * appended anyway: `'not_appended'` (Redis answered with an error — OOM, READONLY — or was not
+ * reachable, so nothing was sent) or `'unknown'` (Redis did not answer in time, or the connection
+ * was lost after the command was sent). Either way, retrying with the same event `id` is safe:
+ * an id already appended resolves as a duplicate and is not appended again.
+ */
+export class EventLogUnavailableError extends SigmaxServerError {
+  override name = 'EventLogUnavailableError' as const;
+  constructor(
+    message: string,
+    readonly outcome: 'not_appended' | 'unknown',
+    /** Suggested wait before retrying. */
+    readonly retryAfterMs = 1000,
+    options?: { cause?: unknown },
+  ) {
+    super(message, 'EVENT_LOG_UNAVAILABLE', options);
+  }
+}

@@ -5,7 +5,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { WS_PATH } from '../protocol/index.js';
 import type { ResolvedOptions } from './config.js';
-import { InvalidEventError } from './errors.js';
+import { EventLogUnavailableError, InvalidEventError } from './errors.js';
+import type { AppendResult } from './log/types.js';
 import { secretEquals } from './limits.js';
 
 /** Most events accepted in one `POST /api/events`. */
@@ -16,8 +17,8 @@ export interface HttpDeps {
   stats(): object;
   /** Health body and whether the server can serve. */
   health(): { ok: boolean; body: object };
-  /** Validates every input first, then publishes them in order; throws InvalidEventError on a bad one. */
-  publishMany(inputs: unknown[]): Promise<number>;
+  /** Validates every input first, then appends them as one batch (all or none); throws InvalidEventError on a bad one. */
+  publishMany(inputs: unknown[]): Promise<AppendResult[]>;
 }
 
 /** Whether `origin` (an `Origin` header value) is allowed by `corsOrigins`. */
@@ -144,10 +145,19 @@ function handlePublish(deps: HttpDeps, token: string, req: IncomingMessage, res:
       return;
     }
     deps.publishMany(inputs).then(
-      (count) => sendJson(res, 202, { accepted: count }),
+      (results) => sendJson(res, 202, { accepted: results.length, duplicates: results.filter((r) => r.duplicate).length, seqs: results.map((r) => r.seq) }),
       (err: unknown) => {
         if (err instanceof InvalidEventError) sendJson(res, 400, { error: err.message, code: 'INVALID_MESSAGE' });
-        else {
+        else if (err instanceof EventLogUnavailableError) {
+          // None of the batch was appended ('not_appended'), or it may have been ('unknown'): a retry
+          // of the same body with the same event ids is safe either way.
+          sendJson(
+            res,
+            503,
+            { error: err.message, code: err.code, outcome: err.outcome, retry_after_ms: err.retryAfterMs },
+            { 'Retry-After': String(Math.ceil(err.retryAfterMs / 1000)) },
+          );
+        } else {
           deps.options.logger?.error('sigmax-ws: publish failed', err);
           sendJson(res, 503, { error: 'The event log is unavailable', code: 'INTERNAL_ERROR' });
         }

@@ -112,11 +112,15 @@ export class Hub {
     this.unsubscribe(s, s.topics ? [...s.topics] : [], s.symbols ? [...s.symbols] : []);
   }
 
-  /** Wire form of an event, with `data` replaced when given (filtered market entries). */
-  encode(event: SequencedEvent, data: unknown = event.data): Buffer {
-    const { type, timestamp, topic, seq } = event;
-    const frame = this.#partAOnly ? { type, data, timestamp } : { type, data, timestamp, topic, seq };
-    return Buffer.from(JSON.stringify(frame));
+  /**
+   * Wire form of an event, with `data` replaced when given (filtered market entries). Built by
+   * concatenation from the bytes serialised at publish (`event.json`), so the frame is what was
+   * published; key order `type, data, timestamp, topic, seq` (Part-A-only: `type, data, timestamp`).
+   */
+  encode(event: SequencedEvent, data?: unknown): Buffer {
+    const json = data === undefined ? (event.json ?? JSON.stringify(event.data)) : JSON.stringify(data);
+    const head = `{"type":${JSON.stringify(event.type)},"data":${json},"timestamp":${JSON.stringify(event.timestamp)}`;
+    return Buffer.from(this.#partAOnly ? `${head}}` : `${head},"topic":${JSON.stringify(event.topic)},"seq":${event.seq}}`);
   }
 
   /** Sends a committed event to every matching session, exactly once each. */

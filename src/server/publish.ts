@@ -1,6 +1,15 @@
-/** Validation of events given to `publish()` and `POST /api/events`. */
+/**
+ * The one validation path of published events (`publish()`, `POST /api/events`, the legacy Redis
+ * channel): the type is publishable, the data passes its schema, and it serialises to JSON. Each
+ * event is serialised here, once; those bytes are what the log stores and what fan-out and replay send.
+ */
+import { randomUUID } from 'node:crypto';
 import { EVENT_DATA_SCHEMAS, EVENT_TOPIC, formatIssues, isPublishedEventType, type PublishedEventType } from '../protocol/index.js';
 import { InvalidEventError } from './errors.js';
+import type { NewEvent } from './log/types.js';
+
+/** Longest accepted event id. */
+export const MAX_EVENT_ID_LENGTH = 200;
 
 /** Checks that `type` is publishable and `data` passes its schema. @throws {InvalidEventError} */
 export function validateEvent(type: unknown, data: unknown): asserts type is PublishedEventType {
@@ -11,18 +20,41 @@ export function validateEvent(type: unknown, data: unknown): asserts type is Pub
   if (!r.success) throw new InvalidEventError(`Invalid ${type} data: ${formatIssues(r.error)}`);
 }
 
-/** Validates a batch of `{type, data}` objects, all before any is published. @throws {InvalidEventError} naming the index */
-export function parseEventInputs(inputs: unknown[]): { type: PublishedEventType; data: unknown }[] {
+/** `data` as JSON. @throws {InvalidEventError} a BigInt, a cycle, nesting too deep, or nothing JSON can hold. */
+export function serialise(type: string, data: unknown): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(data);
+  } catch (err) {
+    throw new InvalidEventError(`${type} data cannot be serialised as JSON: ${err instanceof RangeError ? 'too deeply nested' : (err as Error).message}`);
+  }
+  if (json === undefined) throw new InvalidEventError(`${type} data cannot be serialised as JSON`);
+  return json;
+}
+
+/**
+ * Validates and serialises one event; gives it a fresh id when none is given.
+ * @throws {InvalidEventError}
+ */
+export function prepareEvent(type: unknown, data: unknown, id?: unknown, timestamp = new Date().toISOString()): NewEvent & { id: string; json: string } {
+  validateEvent(type, data);
+  if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.length > MAX_EVENT_ID_LENGTH)) {
+    throw new InvalidEventError(`An event id must be a non-empty string of at most ${MAX_EVENT_ID_LENGTH} characters`);
+  }
+  const json = serialise(type, data);
+  return { type, data, timestamp, id: id ?? randomUUID(), json };
+}
+
+/** Validates a batch of `{type, data, id?}` objects, all before any is published. @throws {InvalidEventError} naming the index */
+export function parseEventInputs(inputs: unknown[]): (NewEvent & { id: string; json: string })[] {
+  const timestamp = new Date().toISOString();
   return inputs.map((input, i) => {
-    if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new InvalidEventError(`Event ${i}: expected an object {type, data}`);
-    const { type, data } = input as { type?: unknown; data?: unknown };
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new InvalidEventError(`Event ${i}: expected an object {type, data, id?}`);
+    const { type, data, id } = input as { type?: unknown; data?: unknown; id?: unknown };
     try {
-      validateEvent(type, data);
-      // JSON.parse accepts nesting that JSON.stringify cannot write back (RangeError at fan-out).
-      JSON.stringify(data);
+      return prepareEvent(type, data, id, timestamp);
     } catch (err) {
-      throw new InvalidEventError(`Event ${i}: ${err instanceof RangeError ? 'data is too deeply nested' : (err as Error).message}`);
+      throw new InvalidEventError(`Event ${i}: ${(err as Error).message}`);
     }
-    return { type, data };
   });
 }

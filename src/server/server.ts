@@ -16,13 +16,22 @@ import { Heartbeat } from './heartbeat.js';
 import { createHttpHandler } from './http.js';
 import { Hub } from './hub.js';
 import { MemoryEventLog } from './log/memory.js';
-import type { EventLog, SequencedEvent } from './log/types.js';
+import type { AppendResult, EventLog, NewEvent, SequencedEvent } from './log/types.js';
 import { Metrics } from './metrics.js';
-import { parseEventInputs, validateEvent } from './publish.js';
+import { parseEventInputs, prepareEvent } from './publish.js';
 import { Session } from './session.js';
 import { buildHealth, buildStats, type StatsInput, type WsStats } from './stats.js';
 
 type ServerState = 'idle' | 'starting' | 'listening' | 'closing' | 'closed';
+
+/** Options of {@link SigmaxServer.publish}. */
+export interface PublishOptions {
+  /**
+   * Idempotency id (1–200 characters): the same id within the history window is appended once;
+   * a retry resolves with `duplicate: true`. Give one to retry safely after an error. @default a fresh id
+   */
+  id?: string | undefined;
+}
 
 const FEATURES = [Feature.REQUEST_ID, Feature.EXACTLY_ONCE, Feature.RESUME, Feature.CLOSE_CODES, Feature.LIMITS];
 const DEFAULT_STATUS = { initialized: true, running: true, paused: false, mode: 'paper', risk_profile: 'conservative' };
@@ -157,7 +166,7 @@ export class SigmaxServer {
     this.#heartbeat.start();
     if (o.demo) {
       this.#demo = new DemoFeed({
-        publish: (type, data) => this.publish(type, data),
+        publish: async (type, data) => void (await this.publish(type, data)),
         health: () => this.#metrics.health(),
         status: () => this.#systemStatus(),
         logger: o.logger,
@@ -278,25 +287,26 @@ export class SigmaxServer {
   }
 
   /**
-   * Publishes an event: validated, committed to the event log (which gives it its
-   * topic and seq), then delivered to every matching subscriber. Resolves once committed.
-   * @throws {InvalidEventError} unknown type or data that fails the type's schema.
+   * Publishes an event: validated and serialised (once), committed to the event log (which gives
+   * it its topic and seq), then delivered to every matching subscriber. Resolves once committed,
+   * with its seq; `duplicate: true` when `options.id` was already appended (nothing appended again).
+   * @throws {InvalidEventError} unknown type, data that fails the type's schema or that JSON cannot hold (e.g. a BigInt), bad id.
+   * @throws {EventLogUnavailableError} the shared log (Redis) cannot take it now; retry with the same `id`.
    * @throws {ServerClosedError} when not listening.
    */
-  async publish<T extends PublishedEventType>(type: T, data: EventDataMap[T]): Promise<void> {
-    validateEvent(type, data);
-    await this.#append(type, data);
+  async publish<T extends PublishedEventType>(type: T, data: EventDataMap[T], options: PublishOptions = {}): Promise<AppendResult> {
+    const [result] = await this.#append([prepareEvent(type, data, options.id)]);
+    return result!;
   }
 
-  async #append(type: PublishedEventType, data: unknown): Promise<void> {
+  async #append(events: NewEvent[]): Promise<AppendResult[]> {
     if (this.#state !== 'listening' || !this.#log) throw new ServerClosedError();
-    await this.#log.append({ type, data, timestamp: new Date().toISOString() });
+    return this.#log.append(events);
   }
 
-  async #publishMany(inputs: unknown[]): Promise<number> {
-    const events = parseEventInputs(inputs);
-    for (const e of events) await this.#append(e.type, e.data);
-    return events.length;
+  /** Validates every input, then appends them as one batch: all or none. */
+  async #publishMany(inputs: unknown[]): Promise<AppendResult[]> {
+    return this.#append(parseEventInputs(inputs));
   }
 
   /** Counters and state, as served by `GET /api/ws/stats`. */

@@ -115,7 +115,7 @@ describe.skipIf(!redisUp)('chaos: two instances on Redis, random cuts, an instan
           await a.listen();
           instances.a = a;
         }
-        const batch: Promise<void>[] = [];
+        const batch: Promise<unknown>[] = [];
         for (let j = i; j < Math.min(EVENTS, i + BATCH); j++) {
           const from = j % 2 === 0 && instances.a ? instances.a : b;
           batch.push(from.publish('trade_executed', {

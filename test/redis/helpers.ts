@@ -45,10 +45,12 @@ export async function testClient(url = REDIS_URL) {
 }
 export type TestClient = Awaited<ReturnType<typeof testClient>>;
 
-/** Deletes every key under `prefix` (SCAN, never FLUSH). */
+/** Deletes every key under `prefix` (`P:*` and the hash-tagged `{P}:*`; SCAN, never FLUSH). */
 export async function deleteKeys(client: TestClient, prefix: string): Promise<void> {
-  for await (const keys of client.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 })) {
-    if (keys.length) await client.del(keys);
+  for (const match of [`${prefix}:*`, `{${prefix}}:*`]) {
+    for await (const keys of client.scanIterator({ MATCH: match, COUNT: 1000 })) {
+      if (keys.length) await client.del(keys);
+    }
   }
 }
 
@@ -84,10 +86,13 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** A private, non-persistent redis-server on a free port, started and stopped by PID. */
+/** A private redis-server on a free port (non-persistent unless `args` say otherwise), started and stopped by PID. */
 export class PrivateRedis {
   #proc: ChildProcess | undefined;
   port = 0;
+
+  /** `args`: extra redis-server arguments, e.g. `['--appendonly', 'yes', '--dir', tmp]` (later ones win). */
+  constructor(readonly args: readonly string[] = []) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
@@ -95,7 +100,7 @@ export class PrivateRedis {
 
   async start(): Promise<void> {
     if (!this.port) this.port = await freePort();
-    const proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    const proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.args], {
       stdio: 'ignore',
     });
     proc.on('error', () => {});

@@ -76,16 +76,16 @@ describe.skipIf(!redisUp)('RedisEventLog on a real Redis', () => {
     const b = await open();
     expect(a.log.epoch).toBe(b.log.epoch);
     expect(a.log.status()).toMatchObject({ backend: 'redis', connected: true, lastSeq: 0 });
-    for (let i = 1; i <= 20; i++) await a.log.append(alert(i));
+    for (let i = 1; i <= 20; i++) await a.log.append([alert(i)]);
     await waitFor(() => a.rec.events.length >= 20 && b.rec.events.length >= 20, 5000, 'both to see 20 events');
     // a marker after the 20 proves that no duplicate is still on its way
-    await b.log.append(alert(0, 'marker'));
+    await b.log.append([alert(0, 'marker')]);
     await waitFor(() => a.rec.events.length >= 21 && b.rec.events.length >= 21);
     const expected = Array.from({ length: 21 }, (_, i) => i + 1);
     expect(a.rec.seqs()).toEqual(expected);
     expect(b.rec.seqs()).toEqual(expected);
     expect(a.rec.events.slice(0, 20).map((e) => (e.data as { n: number }).n)).toEqual(expected.slice(0, 20));
-    expect(b.rec.events[0]).toEqual({ ...alert(1), timestamp: a.rec.events[0]!.timestamp, topic: 'alerts', seq: 1 });
+    expect(b.rec.events[0]).toEqual({ ...alert(1), timestamp: a.rec.events[0]!.timestamp, topic: 'alerts', seq: 1, json: JSON.stringify(alert(1).data) });
     expect(a.log.status().lastSeq).toBe(21);
     expect(a.rec.resets).toEqual([]);
   });
@@ -95,8 +95,8 @@ describe.skipIf(!redisUp)('RedisEventLog on a real Redis', () => {
     const a = await open({ historySize: 2000 });
     const b = await open({ historySize: 2000 });
     await Promise.all([
-      Promise.all(Array.from({ length: 500 }, (_, i) => a.log.append(alert(i, 'A')))),
-      Promise.all(Array.from({ length: 500 }, (_, i) => b.log.append(alert(i, 'B')))),
+      Promise.all(Array.from({ length: 500 }, (_, i) => a.log.append([alert(i, 'A')]))),
+      Promise.all(Array.from({ length: 500 }, (_, i) => b.log.append([alert(i, 'B')]))),
     ]);
     await waitFor(() => a.rec.events.length >= 1000 && b.rec.events.length >= 1000, 10_000, '1000 events on both');
     const key = (e: { data: unknown }) => `${(e.data as { from: string }).from}${(e.data as { n: number }).n}`;
@@ -111,7 +111,7 @@ describe.skipIf(!redisUp)('RedisEventLog on a real Redis', () => {
   it('reads history in pages after a position', async () => {
     prefix = uniquePrefix();
     const a = await open();
-    for (let i = 1; i <= 25; i++) await a.log.append(alert(i));
+    for (let i = 1; i <= 25; i++) await a.log.append([alert(i)]);
     const epoch = a.log.epoch;
     const page = async (after: number) => {
       const r = await a.log.readAfter(epoch, after, 10);
@@ -123,13 +123,24 @@ describe.skipIf(!redisUp)('RedisEventLog on a real Redis', () => {
     expect(await page(20)).toEqual([21, 22, 23, 24, 25]);
     expect(await page(25)).toEqual([]);
     const r = await a.log.readAfter(epoch, 24, 10);
-    expect(r).toEqual({ ok: true, events: [{ ...alert(25), timestamp: expect.any(String), topic: 'alerts', seq: 25 }] });
+    expect(r).toEqual({ ok: true, events: [{ ...alert(25), timestamp: expect.any(String), topic: 'alerts', seq: 25, json: JSON.stringify(alert(25).data) }] });
+  });
+
+  it('bounds a history page by bytes as well as by count (at least one event)', async () => {
+    prefix = uniquePrefix();
+    const a = await open();
+    const big = (n: number) => ({ ...alert(n), data: { message: 'x'.repeat(10_000), n } });
+    await a.log.append(Array.from({ length: 10 }, (_, i) => big(i + 1)));
+    const r = await a.log.readAfter(a.log.epoch, 0, 100, 25_000);
+    expect(r.ok && r.events.map((e) => e.seq)).toEqual([1, 2, 3]);
+    const one = await a.log.readAfter(a.log.epoch, 0, 100, 1);
+    expect(one.ok && one.events.map((e) => e.seq)).toEqual([1]);
   });
 
   it('answers history_expired for a position older than historySize events', async () => {
     prefix = uniquePrefix();
     const a = await open({ historySize: 5 });
-    for (let i = 1; i <= 10; i++) await a.log.append(alert(i));
+    for (let i = 1; i <= 10; i++) await a.log.append([alert(i)]);
     expect(await a.log.readAfter(a.log.epoch, 4, 100)).toEqual({ ok: false, reason: 'history_expired' });
     expect(await a.log.readAfter(a.log.epoch, 0, 100)).toEqual({ ok: false, reason: 'history_expired' });
     const r = await a.log.readAfter(a.log.epoch, 5, 100);
@@ -139,8 +150,8 @@ describe.skipIf(!redisUp)('RedisEventLog on a real Redis', () => {
   it('answers history_expired once the events after a position are older than historyTtl', async () => {
     prefix = uniquePrefix();
     const a = await open({ historyTtl: 300 });
-    await a.log.append(alert(1));
-    await a.log.append(alert(2));
+    await a.log.append([alert(1)]);
+    await a.log.append([alert(2)]);
     const r = await a.log.readAfter(a.log.epoch, 0, 10);
     expect(r.ok && r.events.length).toBe(2);
     await waitFor(async () => {
@@ -154,7 +165,7 @@ describe.skipIf(!redisUp)('RedisEventLog on a real Redis', () => {
   it('answers epoch_mismatch for another epoch or a seq beyond the log', async () => {
     prefix = uniquePrefix();
     const a = await open();
-    await a.log.append(alert(1));
+    await a.log.append([alert(1)]);
     expect(await a.log.readAfter('another-epoch', 0, 10)).toEqual({ ok: false, reason: 'epoch_mismatch' });
     expect(await a.log.readAfter(a.log.epoch, 2, 10)).toEqual({ ok: false, reason: 'epoch_mismatch' });
   });
@@ -163,17 +174,17 @@ describe.skipIf(!redisUp)('RedisEventLog on a real Redis', () => {
     prefix = uniquePrefix();
     const a = await open();
     const b = await open();
-    await a.log.append(alert(1));
-    await a.log.append(alert(2));
+    await a.log.append([alert(1)]);
+    await a.log.append([alert(2)]);
     await waitFor(() => b.rec.events.length === 2);
     const oldEpoch = a.log.epoch;
-    await redis.del([`${prefix}:log`, `${prefix}:events`]); // what a flush or a restart without persistence does
-    await a.log.append(alert(3));
+    await redis.del([`{${prefix}}:log`, `{${prefix}}:events`]); // what a flush or a restart without persistence does
+    await a.log.append([alert(3)]);
     await waitFor(() => a.rec.resets.length > 0 && b.rec.resets.length > 0, 5000, 'both to reset');
     expect(a.log.epoch).not.toBe(oldEpoch);
     expect(b.log.epoch).toBe(a.log.epoch);
     expect(a.rec.resets).toEqual([{ epoch: a.log.epoch, reason: 'epoch_changed' }]);
-    await b.log.append(alert(4));
+    await b.log.append([alert(4)]);
     await waitFor(() => [a, b].every((x) => x.rec.events.some((e) => (e.data as { n: number }).n === 4)));
     // both deliver the new epoch from its first seq, including what was committed before they noticed it
     for (const x of [a, b]) {
@@ -197,10 +208,10 @@ describe.skipIf(!redisUp)('RedisEventLog on a real Redis', () => {
     expect(sequenced).toHaveLength(1);
     for (const x of [a, b, c]) {
       expect(x.rec.events).toEqual([
-        { type: 'trade_executed', topic: 'executions', seq: 1, data: trade, timestamp: '2026-11-25T17:17:34.969880' },
+        { type: 'trade_executed', topic: 'executions', seq: 1, data: trade, timestamp: '2026-11-25T17:17:34.969880', json: JSON.stringify(trade) },
       ]);
     }
-    expect(await redis.xLen(`${prefix}:events`)).toBe(1);
+    expect(await redis.xLen(`{${prefix}}:events`)).toBe(1);
   });
 
   it('ignores invalid legacy messages with a warning', async () => {
@@ -233,10 +244,10 @@ describe.skipIf(!redisUp)('RedisEventLog on a real Redis', () => {
     try {
       const a = await open({ historySize: 10 });
       const b = await open({ historySize: 10, url: `redis://127.0.0.1:${proxy.port}` });
-      await a.log.append(alert(0));
+      await a.log.append([alert(0)]);
       await waitFor(() => b.rec.events.length === 1);
       proxy.blackhole(true); // B's connections stay open but hear nothing
-      await Promise.all(Array.from({ length: 1500 }, (_, i) => a.log.append(alert(i + 1))));
+      await Promise.all(Array.from({ length: 1500 }, (_, i) => a.log.append([alert(i + 1)])));
       proxy.blackhole(false);
       proxy.cutAll(); // B reconnects, finds the same epoch, and reads on from seq 1
       await waitFor(() => b.log.status().lastSeq === 1501, 10_000, 'B to catch up');
@@ -254,34 +265,42 @@ describe.skipIf(!redisUp)('RedisEventLog on a real Redis', () => {
     prefix = uniquePrefix();
     const a = await open();
     const bad = { ...alert(1), data: { message: 'x', big: 1n } };
-    await expect(a.log.append(bad)).rejects.toThrow(/cannot be serialised/);
+    await expect(a.log.append([bad])).rejects.toThrow(/cannot be serialised/);
     const epoch = a.log.epoch;
-    await a.log.append(alert(2));
+    await a.log.append([alert(2)]);
     await waitFor(() => a.rec.events.length === 1);
     expect(a.rec.events[0]).toMatchObject({ seq: 1, data: { n: 2 } });
     expect(a.log.status()).toMatchObject({ connected: true, epoch });
     expect(a.rec.resets).toEqual([]);
   });
 
-  it('does not append twice when an append is retried after its reply was lost', async () => {
+  it('appends an event id once: a retry after a lost reply resolves as a duplicate', async () => {
     prefix = uniquePrefix();
     const s = script(APPEND_SCRIPT);
-    const keys = [`${prefix}:log`, `${prefix}:events`, `${prefix}:ingest:-`];
-    const args = (id: string, retry: string) => ['E1', 'alert', 'alerts', 'ts', '{}', '1000', '60000', '0', id, retry];
-    expect(await runScript(redis, s, keys, args('id-1', '0'))).toEqual(['E1', 1]);
-    expect(await runScript(redis, s, keys, args('id-1', '1'))).toEqual(['E1', 1]); // found: not appended again
-    expect(await runScript(redis, s, keys, args('id-2', '1'))).toEqual(['E1', 2]); // not found: appended
-    expect(await redis.xLen(`${prefix}:events`)).toBe(2);
+    const keys = (id: string) => [`{${prefix}}:log`, `{${prefix}}:events`, `{${prefix}}:id:${id}`];
+    const args = (id: string) => ['E1', '1000', '60000', '60000', '', 'alert', 'alerts', 'ts', '{}', id, ''];
+    expect(await runScript(redis, s, keys('id-1'), args('id-1'))).toEqual(['E1', 1]);
+    expect(await runScript(redis, s, keys('id-1'), args('id-1'))).toEqual(['E1', -1]); // known: not appended again
+    expect(await runScript(redis, s, keys('id-2'), args('id-2'))).toEqual(['E1', 2]);
+    expect(await redis.xLen(`{${prefix}}:events`)).toBe(2);
+    // through the log: the same id twice, in one batch and in another call
+    const a = await open();
+    const e = { ...alert(7), id: 'same' };
+    expect(await a.log.append([e, e])).toEqual([{ seq: 3, duplicate: false }, { seq: 3, duplicate: true }]);
+    expect(await a.log.append([e])).toEqual([{ seq: 3, duplicate: true }]);
+    await waitFor(() => a.rec.events.length === 1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(a.rec.seqs()).toEqual([3]);
   });
 
   it('refuses append before start and after close, and close is idempotent', async () => {
     prefix = uniquePrefix();
     const log = new RedisEventLog({ url: REDIS_URL, keyPrefix: prefix, historySize: 10, historyTtl: 1000 });
-    await expect(log.append(alert(1))).rejects.toThrow(/start/);
+    await expect(log.append([alert(1)])).rejects.toThrow(/start/);
     await log.start(() => {});
     await log.close();
     await log.close();
-    await expect(log.append(alert(1))).rejects.toThrow(/closed/);
+    await expect(log.append([alert(1)])).rejects.toThrow(/closed/);
     expect(() => new RedisEventLog({ url: '', historySize: 1, historyTtl: 1 })).toThrow(/url/);
     expect(() => new RedisEventLog({ url: REDIS_URL, historySize: -1, historyTtl: 1 })).toThrow(/historySize/);
   });

@@ -3,6 +3,10 @@ import { RedisEventLog } from '../../src/server/log/redis.js';
 import type { NewEvent } from '../../src/server/log/types.js';
 import { PrivateRedis, Recorder, memoryLogger, testClient, waitFor } from './helpers.js';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventLogUnavailableError } from '../../src/server/errors.js';
 
 /** These tests run their own redis-server (never the shared one); they need the binary. */
 function hasRedisServer(): boolean {
@@ -46,47 +50,33 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
     return { log, rec, mem };
   }
 
-  it('keeps delivering locally under a local epoch, then reconnects by itself and rejoins the shared log', async () => {
+  it('refuses appends while Redis is down (not appended), and delivers again once it is back', async () => {
     const redis = new PrivateRedis();
     servers.push(redis);
     await redis.start();
     const a = await open(redis.url);
     const b = await open(redis.url);
     const sharedEpoch = a.log.epoch;
-    await a.log.append(alert(1));
+    await a.log.append([alert(1)]);
     await waitFor(() => a.rec.events.length === 1 && b.rec.events.length === 1);
     expect(a.log.status()).toMatchObject({ connected: true, epoch: sharedEpoch, lastSeq: 1 });
 
     await redis.stop();
     await waitFor(() => !a.log.status().connected, 5000, 'status to show Redis down');
-    await a.log.append(alert(2));
-    await a.log.append(alert(3));
-    // delivered locally, without a reset: connected clients keep receiving, seqs keep growing,
-    // under an epoch that cannot be mistaken for the shared one
-    expect(ns(a.rec)).toEqual([1, 2, 3]);
-    const localEpoch = a.log.epoch;
-    expect(localEpoch).toMatch(/^local-/);
-    expect(a.rec.resets).toEqual([]);
-    expect(a.rec.events.map((e) => e.seq)).toEqual([1, 1_000_000_002, 1_000_000_003]);
-    expect(a.log.status()).toMatchObject({ connected: false, epoch: localEpoch, lastSeq: 1_000_000_003 });
-    // local history resumes clients that stay on this instance; the shared epoch is not covered
-    const local = await a.log.readAfter(localEpoch, 1_000_000_002, 10);
-    expect(local.ok && local.events.map((e) => e.seq)).toEqual([1_000_000_003]);
-    expect((await a.log.readAfter(sharedEpoch, 1, 10)).ok).toBe(false);
-    expect(ns(b.rec)).toEqual([1]);
+    const err = await a.log.append([{ ...alert(2), id: 'two' }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EventLogUnavailableError);
+    expect(err).toMatchObject({ code: 'EVENT_LOG_UNAVAILABLE', outcome: 'not_appended' });
+    expect(ns(a.rec)).toEqual([1]); // nothing delivered that the shared log does not hold
 
     await redis.start(); // same port, empty (no persistence): a new shared epoch
     await waitFor(() => a.log.status().connected && b.log.status().connected, 10_000, 'both to reconnect');
-    // the break is reported on both: A leaves its local epoch, B finds a new shared epoch
     expect(a.rec.resets).toEqual([{ epoch: a.log.epoch, reason: 'epoch_changed' }]);
     expect(b.rec.resets).toEqual([{ epoch: a.log.epoch, reason: 'epoch_changed' }]);
-    expect(a.log.epoch).not.toMatch(/^local-/);
     expect(a.log.epoch).not.toBe(sharedEpoch);
     expect(b.log.epoch).toBe(a.log.epoch);
-    await a.log.append(alert(4));
-    await waitFor(() => ns(a.rec).includes(4) && ns(b.rec).includes(4), 5000, 'event 4 on both');
+    expect(await a.log.append([{ ...alert(2), id: 'two' }])).toEqual([{ seq: 1, duplicate: false }]);
+    await waitFor(() => ns(a.rec).includes(2) && ns(b.rec).includes(2), 5000, 'event 2 on both');
     expect(a.rec.events.at(-1)!.seq).toBe(1);
-    expect(b.rec.events.at(-1)!.seq).toBe(1);
     const warnings = a.mem.lines.filter((l) => l.level === 'warn').map((l) => l.message);
     expect(warnings.some((m) => m.startsWith('Redis connection lost'))).toBe(true);
     expect(a.mem.lines.some((l) => l.message === 'Redis connection restored')).toBe(true);
@@ -97,7 +87,7 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
     servers.push(redis);
     await redis.start();
     const a = await open(redis.url);
-    await a.log.append(alert(1));
+    await a.log.append([alert(1)]);
     await waitFor(() => a.rec.events.length === 1);
     const epoch = a.log.epoch;
     // A client-kill drops the connections; Redis keeps its data (same epoch).
@@ -105,37 +95,86 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
     await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes']);
     admin.destroy();
     await waitFor(() => a.log.status().connected, 5000);
-    await a.log.append(alert(2));
+    await a.log.append([alert(2)]);
     await waitFor(() => a.rec.events.length === 2);
     expect(a.log.epoch).toBe(epoch);
     expect(a.rec.seqs()).toEqual([1, 2]);
     expect(a.rec.resets).toEqual([]);
   });
 
-  it('falls back to local delivery when Redis hangs, and does not claim to cover local positions afterwards', async () => {
+  it('when Redis hangs: outcome unknown, degraded, and a retry with the same id appends exactly once', async () => {
     const redis = new PrivateRedis();
     servers.push(redis);
     await redis.start();
     const a = await open(redis.url, 300);
-    await a.log.append(alert(1));
+    await a.log.append([alert(1)]);
     await waitFor(() => a.rec.events.length === 1);
     const epoch = a.log.epoch;
     redis.pause();
-    await a.log.append(alert(2)); // times out (twice: one retry), then is delivered locally
-    expect(a.rec.events[1]).toMatchObject({ seq: 1_000_000_002, data: { n: 2 } });
-    expect(a.log.status().connected).toBe(false);
+    const err = await a.log.append([{ ...alert(2), id: 'two' }]).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'EVENT_LOG_UNAVAILABLE', outcome: 'unknown' });
+    await waitFor(() => !a.log.status().connected, 3000, 'degraded while Redis hangs');
     redis.resume();
-    await waitFor(() => a.log.status().connected, 5000, 'the log to rejoin');
-    // Same Redis, same epoch: the late-executed append is there once (the retry found it), and a
-    // client position from the fallback is refused rather than resumed from the wrong place.
-    expect(a.log.epoch).toBe(epoch);
-    expect(a.rec.resets).toEqual([{ epoch, reason: 'epoch_changed' }]);
-    expect(await a.log.readAfter(epoch, 1_000_000_002, 10)).toEqual({ ok: false, reason: 'epoch_mismatch' });
-    const shared = await a.log.readAfter(epoch, 0, 10);
-    expect(shared.ok && shared.events.map((e) => (e.data as { n: number }).n)).toEqual([1, 2]);
-    await a.log.append(alert(3));
+    await waitFor(() => a.log.status().connected, 5000, 'the log to recover');
+    // The late-executed first attempt landed: the retry finds its id and appends nothing.
+    expect(await a.log.append([{ ...alert(2), id: 'two' }])).toEqual([{ seq: 2, duplicate: true }]);
+    await a.log.append([alert(3)]);
     await waitFor(() => a.rec.events.length === 3);
-    expect(a.rec.events[2]).toMatchObject({ seq: 3, data: { n: 3 } });
+    expect(a.rec.events.map((e) => [e.seq, (e.data as { n: number }).n])).toEqual([[1, 1], [2, 2], [3, 3]]);
+    expect(a.log.epoch).toBe(epoch);
+    expect(a.rec.resets).toEqual([]);
+  });
+
+  it('refuses writes (OOM, read-only replica) as not appended, with no seq consumed', async () => {
+    const redis = new PrivateRedis();
+    servers.push(redis);
+    await redis.start();
+    const a = await open(redis.url);
+    await a.log.append([alert(1)]);
+    const admin = await testClient(redis.url);
+    try {
+      await admin.sendCommand(['CONFIG', 'SET', 'maxmemory', '1mb']);
+      await expect(a.log.append([alert(2), alert(3)])).rejects.toMatchObject({ code: 'EVENT_LOG_UNAVAILABLE', outcome: 'not_appended' });
+      expect(a.log.status().connected).toBe(false);
+      await admin.sendCommand(['CONFIG', 'SET', 'maxmemory', '0']);
+      await admin.sendCommand(['REPLICAOF', '127.0.0.1', '1']);
+      await expect(a.log.append([alert(2), alert(3)])).rejects.toMatchObject({ outcome: 'not_appended', message: /READONLY/ });
+      await admin.sendCommand(['REPLICAOF', 'NO', 'ONE']);
+      expect(await a.log.append([alert(4)])).toEqual([{ seq: 2, duplicate: false }]);
+      await waitFor(() => a.rec.events.length === 2);
+      expect(a.rec.seqs()).toEqual([1, 2]);
+      expect(a.log.status().connected).toBe(true);
+    } finally {
+      admin.destroy();
+    }
+  });
+
+  it('starts a new epoch when Redis comes back from an older snapshot: the instance that delivered the lost tail rotates it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sigmax-rdb-'));
+    const redis = new PrivateRedis(['--dir', dir, '--dbfilename', 'dump.rdb']);
+    servers.push(redis);
+    try {
+      await redis.start();
+      const a = await open(redis.url);
+      const b = await open(redis.url);
+      await a.log.append([alert(1)]);
+      const admin = await testClient(redis.url);
+      await admin.sendCommand(['SAVE']);
+      admin.destroy();
+      await a.log.append([alert(2)]);
+      await waitFor(() => a.rec.events.length === 2 && b.rec.events.length === 2);
+      const epoch = a.log.epoch;
+      await redis.stop();
+      await redis.start(); // loads the snapshot: same epoch, seq 1
+      await waitFor(() => a.log.status().connected && b.log.status().connected && a.log.epoch !== epoch && b.log.epoch === a.log.epoch, 10_000, 'a new epoch on both');
+      expect(a.rec.resets.map((r) => r.reason)).toEqual(['epoch_changed']);
+      expect(b.rec.resets.map((r) => r.reason)).toEqual(['epoch_changed']);
+      await b.log.append([alert(3)]);
+      await waitFor(() => a.rec.events.length === 3 && b.rec.events.length === 3);
+      expect(a.rec.events.at(-1)).toMatchObject({ seq: 1, data: { n: 3 } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('sequences legacy messages again once Redis is back (the subscription is restored)', async () => {
@@ -154,26 +193,24 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
     await waitFor(async () => (await admin.publish('outage:broadcast', JSON.stringify({ topic: 'alerts', message }))) >= 2, 5000);
     await waitFor(() => a.rec.events.length >= 1 && b.rec.events.length >= 1);
     admin.destroy();
-    expect(a.rec.events).toEqual([{ ...message, topic: 'alerts', seq: 1 }]);
-    expect(b.rec.events).toEqual([{ ...message, topic: 'alerts', seq: 1 }]);
+    expect(a.rec.events).toEqual([{ ...message, topic: 'alerts', seq: 1, json: JSON.stringify(message.data) }]);
+    expect(b.rec.events).toEqual([{ ...message, topic: 'alerts', seq: 1, json: JSON.stringify(message.data) }]);
   });
 
-  it('starts in local mode when Redis is down at start, and joins the shared log when it comes up', async () => {
+  it('starts while Redis is down (publishing refused), and joins the shared log when it comes up', async () => {
     const redis = new PrivateRedis();
     servers.push(redis);
     await redis.start();
     await redis.stop(); // keeps the port: nothing listens there now
     const a = await open(redis.url);
     expect(a.log.status().connected).toBe(false);
-    expect(a.log.epoch).toMatch(/^local-/);
-    await a.log.append(alert(1));
-    expect(a.rec.seqs()).toEqual([1]);
+    await expect(a.log.append([alert(1)])).rejects.toMatchObject({ outcome: 'not_appended' });
     await redis.start();
     await waitFor(() => a.log.status().connected, 10_000, 'the log to connect');
     expect(a.rec.resets).toEqual([{ epoch: a.log.epoch, reason: 'epoch_changed' }]);
-    await a.log.append(alert(2));
-    await waitFor(() => a.rec.events.length === 2);
-    expect(a.rec.events[1]).toMatchObject({ seq: 1, data: { n: 2 } });
+    await a.log.append([alert(2)]);
+    await waitFor(() => a.rec.events.length === 1);
+    expect(a.rec.events[0]).toMatchObject({ seq: 1, data: { n: 2 } });
   });
 
   it('closes promptly while Redis is down', async () => {
@@ -184,6 +221,6 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
     await redis.stop();
     await waitFor(() => !a.log.status().connected);
     await a.log.close(); // within the test timeout; the reader and the reconnect loop are ended
-    await expect(a.log.append(alert(1))).rejects.toThrow(/closed/);
+    await expect(a.log.append([alert(1)])).rejects.toThrow(/closed/);
   });
 });

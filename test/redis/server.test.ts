@@ -87,12 +87,12 @@ describe.skipIf(!redisUp)('two SigmaxServer instances on one Redis', () => {
     }
   });
 
-  it('keeps serving local clients while Redis is down, says so, and recovers when it returns', async () => {
+  it('refuses to publish while Redis is down (typed error, 503 + Retry-After), says so, and recovers when it returns', async () => {
     const priv = new PrivateRedis();
     privates.push(priv);
     await priv.start();
     prefix = '';
-    const a = await serve({ redisUrl: priv.url, redisKeyPrefix: 'it' });
+    const a = await serve({ redisUrl: priv.url, redisKeyPrefix: 'it', publishToken: 'tok' });
     const b = await serve({ redisUrl: priv.url, redisKeyPrefix: 'it' });
     const ca = await client(a);
     const cb = await client(b);
@@ -104,10 +104,22 @@ describe.skipIf(!redisUp)('two SigmaxServer instances on one Redis', () => {
     const health = await fetch(`http://127.0.0.1:${a.port}/health`);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: 'degraded', redis: { enabled: true, connected: false } });
-    // local delivery continues, on the same connection
-    await a.publish('trade_executed', trade('during'));
-    const during = await ca.waitFor((f) => f.data?.proposal_id === 'prop_during');
-    expect(during.seq).toBeGreaterThan(ca.events()[0]!.seq!);
+    // publishing is refused (nothing appended, nothing delivered): a typed error, and 503 over HTTP
+    await expect(a.publish('trade_executed', trade('during'), { id: 'during' })).rejects.toMatchObject({
+      name: 'EventLogUnavailableError',
+      code: 'EVENT_LOG_UNAVAILABLE',
+      outcome: 'not_appended',
+    });
+    const post = () =>
+      fetch(`http://127.0.0.1:${a.port}/api/events`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer tok', 'content-type': 'application/json' },
+        body: JSON.stringify([{ type: 'trade_executed', data: trade('during'), id: 'during' }]),
+      });
+    const refused = await post();
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(await refused.json()).toMatchObject({ code: 'EVENT_LOG_UNAVAILABLE', outcome: 'not_appended', retry_after_ms: 1000 });
     expect(ca.closed).toBeUndefined();
 
     await priv.start(); // same port, empty: a new shared epoch
@@ -115,15 +127,22 @@ describe.skipIf(!redisUp)('two SigmaxServer instances on one Redis', () => {
     // positions on the old epochs are void: clients are asked to reconnect, and resuming says so
     expect(await ca.waitClosed()).toBe(1001);
     expect(await cb.waitClosed()).toBe(1001);
-    const resumed = await client(b, { epoch: ca.epoch, seq: during.seq! });
+    const before = ca.events()[0]!;
+    const resumed = await client(b, { epoch: ca.epoch, seq: before.seq! });
     const subscribed = resumed.frames.find((f) => f.type === 'subscribed')!;
     expect(subscribed.data).toMatchObject({ recovered: false });
     const ca2 = await client(a);
     expect(ca2.epoch).toBe(resumed.epoch);
+    // the publisher retries with the same id: accepted once, however many times it is sent
+    const accepted = await post();
+    expect(accepted.status).toBe(202);
+    expect(await accepted.json()).toEqual({ accepted: 1, duplicates: 0, seqs: [1] });
+    expect(await (await post()).json()).toEqual({ accepted: 1, duplicates: 1, seqs: [1] });
+    expect(await a.publish('trade_executed', trade('during'), { id: 'during' })).toEqual({ seq: 1, duplicate: true });
     await a.publish('trade_executed', trade('after'));
     await settle(b, [ca2, resumed], 'after');
     for (const c of [ca2, resumed]) {
-      expect(c.events('trade_executed').map((f) => f.data.proposal_id)).toEqual(['prop_after']);
+      expect(c.events('trade_executed').map((f) => f.data.proposal_id)).toEqual(['prop_during', 'prop_after']);
     }
     expect(ca2.events('trade_executed')[0]!.seq).toBe(resumed.events('trade_executed')[0]!.seq);
     const healthAfter = await (await fetch(`http://127.0.0.1:${a.port}/health`)).json();

@@ -139,12 +139,12 @@ describe('POST /api/events', () => {
     await c.request({ type: 'subscribe', data: { topics: ['all'] } }, 'subscribed');
     const one = await post(server, { type: 'trade_executed', data: SAMPLE.trade() });
     expect(one.status).toBe(202);
-    expect(await one.json()).toEqual({ accepted: 1 });
+    expect(await one.json()).toEqual({ accepted: 1, duplicates: 0, seqs: [1] });
     const many = await post(server, [
       { type: 'alert', data: SAMPLE.alert() },
       { type: 'market_update', data: SAMPLE.market() },
     ]);
-    expect(await many.json()).toEqual({ accepted: 2 });
+    expect(await many.json()).toEqual({ accepted: 2, duplicates: 0, seqs: [2, 3] });
     await c.waitFor((f) => f.seq === 3);
     expect(c.events().map((f) => [f.type, f.seq])).toEqual([
       ['trade_executed', 1],

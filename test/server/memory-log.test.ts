@@ -8,7 +8,7 @@ async function filled(n: number, opts: ConstructorParameters<typeof MemoryEventL
   const log = new MemoryEventLog(opts);
   const seen: SequencedEvent[] = [];
   await log.start((e) => seen.push(e));
-  for (let i = 1; i <= n; i++) await log.append(ev(i));
+  for (let i = 1; i <= n; i++) await log.append([ev(i)]);
   return { log, seen };
 }
 
@@ -60,9 +60,9 @@ describe('MemoryEventLog', () => {
     let now = 1000;
     const log = new MemoryEventLog({ historyTtl: 100, now: () => now });
     await log.start(() => undefined);
-    await log.append(ev(1));
+    await log.append([ev(1)]);
     now = 1050;
-    await log.append(ev(2));
+    await log.append([ev(2)]);
     now = 1120; // event 1 is 120 ms old, event 2 70 ms
     expect(await log.readAfter(log.epoch, 0, 10)).toEqual({ ok: false, reason: 'history_expired' });
     const r = await log.readAfter(log.epoch, 1, 10);
@@ -75,7 +75,7 @@ describe('MemoryEventLog', () => {
   it('refuses appends after close and stops delivering', async () => {
     const { log, seen } = await filled(1);
     await log.close();
-    await expect(log.append(ev(2))).rejects.toThrow(/closed/);
+    await expect(log.append([ev(2)])).rejects.toThrow(/closed/);
     expect(seen).toHaveLength(1);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SAMPLE, connect, startServer, type Frame, type TestClient } from './helpers.js';
-import { MemoryEventLog, type EventLog, type HistoryRead, type NewEvent, type SequencedEvent, type SigmaxServer } from '../../src/server/index.js';
+import { MemoryEventLog, type EventLog, type AppendResult, type HistoryRead, type NewEvent, type SequencedEvent, type SigmaxServer } from '../../src/server/index.js';
 
 async function publishMixed(server: SigmaxServer, n: number): Promise<void> {
   const symbols = ['BTC/USDT', 'ETH/USDT'];
@@ -163,8 +163,8 @@ class LaggyLog implements EventLog {
   start(onEvent: (e: SequencedEvent) => void): Promise<void> {
     return this.#inner.start((e) => setImmediate(() => onEvent(e)));
   }
-  append(e: NewEvent): Promise<void> {
-    return this.#inner.append(e);
+  append(events: readonly NewEvent[]): Promise<AppendResult[]> {
+    return this.#inner.append(events);
   }
   async readAfter(epoch: string, after: number, limit: number): Promise<HistoryRead> {
     const r = await this.#inner.readAfter(epoch, after, limit);
@@ -248,15 +248,26 @@ describe('resume edge cases', () => {
     expect(seqs(c)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
   });
 
-  it('an event that cannot be serialised ends the resuming session with 1011, never the process', async () => {
+  it('publish() refuses data JSON cannot hold (a BigInt): nothing appended, no seq consumed, resume unaffected', async () => {
     const server = await startServer();
     await server.publish('alert', { message: 'ok' });
-    await server.publish('alert', { message: 'bad', big: 10n } as never); // passes the loose schema; JSON.stringify throws
+    // passes the loose schema; JSON.stringify throws
+    await expect(server.publish('alert', { message: 'bad', big: 10n } as never)).rejects.toMatchObject({ name: 'InvalidEventError', code: 'INVALID_EVENT' });
+    await server.publish('alert', { message: 'ok2' });
     const c = await connect(server);
     c.send({ type: 'subscribe', data: { topics: ['alerts'], since: { epoch: server.epoch, seq: 0 } } });
-    expect((await c.next('error')).data.code).toBe('INTERNAL_ERROR');
-    expect((await c.closed).code).toBe(1011);
-    await connect(server); // still serving
+    await c.waitFor((f) => f.seq === 2);
+    expect(c.frames.filter((f) => f.seq !== undefined).map((f) => [f.seq, f.data.message])).toEqual([[1, 'ok'], [2, 'ok2']]);
+  });
+
+  it('the log keeps its own copy: mutating the published object afterwards changes nothing replayed', async () => {
+    const server = await startServer();
+    const data = { message: 'original', level: 'info' };
+    await server.publish('alert', data);
+    data.message = 'mutated';
+    const c = await connect(server);
+    c.send({ type: 'subscribe', data: { topics: ['alerts'], since: { epoch: server.epoch, seq: 0 } } });
+    expect((await c.waitFor((f) => f.seq === 1)).data.message).toBe('original');
   });
 
   it('a since beyond the last seq of this epoch is not covered', async () => {

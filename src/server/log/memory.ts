@@ -1,7 +1,8 @@
 /** The in-memory event log of a single server instance: a bounded ring buffer. */
 import { randomBytes } from 'node:crypto';
 import { EVENT_TOPIC } from '../../protocol/index.js';
-import type { EventLog, HistoryRead, NewEvent, SequencedEvent } from './types.js';
+import { serialise } from '../publish.js';
+import type { AppendResult, EventLog, HistoryRead, NewEvent, SequencedEvent } from './types.js';
 
 /** Options of {@link MemoryEventLog}. */
 export interface MemoryEventLogOptions {
@@ -16,6 +17,7 @@ export interface MemoryEventLogOptions {
 interface Retained {
   event: SequencedEvent;
   at: number;
+  id: string | undefined;
 }
 
 /**
@@ -35,6 +37,8 @@ export class MemoryEventLog implements EventLog {
   #lastSeq = 0;
   #onEvent: ((event: SequencedEvent) => void) | undefined;
   #closed = false;
+  /** Ids of the retained events (idempotent appends within the history window). */
+  readonly #ids = new Map<string, number>();
 
   constructor(options: MemoryEventLogOptions = {}) {
     this.#size = options.historySize ?? 1000;
@@ -47,18 +51,39 @@ export class MemoryEventLog implements EventLog {
     this.#onEvent = onEvent;
   }
 
-  async append(event: NewEvent): Promise<void> {
+  /**
+   * Appends the batch, all or nothing: every event is serialised first (a failure appends none).
+   * An id among the retained events (or earlier in the batch) resolves as a duplicate.
+   */
+  async append(events: readonly NewEvent[]): Promise<AppendResult[]> {
     if (this.#closed) throw new Error('MemoryEventLog is closed');
-    const sequenced: SequencedEvent = { ...event, topic: EVENT_TOPIC[event.type], seq: ++this.#lastSeq };
-    if (this.#size > 0) {
-      if (this.#count === this.#size) this.#dropOldest();
-      this.#ring[(this.#head + this.#count) % this.#size] = { event: sequenced, at: this.#now() };
-      this.#count++;
-    }
-    this.#onEvent?.(sequenced);
+    const jsons = events.map((e) => e.json ?? serialise(e.type, e.data));
+    this.#expire();
+    const results: AppendResult[] = [];
+    const fresh: SequencedEvent[] = [];
+    events.forEach((e, i) => {
+      const known = e.id === undefined ? undefined : this.#ids.get(e.id);
+      if (known !== undefined) {
+        results.push({ seq: known, duplicate: true });
+        return;
+      }
+      const json = jsons[i]!;
+      // The log keeps the bytes and its own copy, never the caller's object.
+      const sequenced: SequencedEvent = { type: e.type, data: JSON.parse(json), timestamp: e.timestamp, topic: EVENT_TOPIC[e.type], seq: ++this.#lastSeq, json };
+      if (this.#size > 0) {
+        if (this.#count === this.#size) this.#dropOldest();
+        this.#ring[(this.#head + this.#count) % this.#size] = { event: sequenced, at: this.#now(), id: e.id };
+        this.#count++;
+        if (e.id !== undefined) this.#ids.set(e.id, sequenced.seq);
+      }
+      results.push({ seq: sequenced.seq, duplicate: false });
+      fresh.push(sequenced);
+    });
+    for (const sequenced of fresh) this.#onEvent?.(sequenced);
+    return results;
   }
 
-  async readAfter(epoch: string, after: number, limit: number): Promise<HistoryRead> {
+  async readAfter(epoch: string, after: number, limit: number, maxBytes = Infinity): Promise<HistoryRead> {
     if (epoch !== this.epoch) return { ok: false, reason: 'epoch_mismatch' };
     this.#expire();
     // A position beyond the last seq was never handed out by this log.
@@ -67,7 +92,12 @@ export class MemoryEventLog implements EventLog {
     const oldest = this.#count > 0 ? this.#at(0).event.seq : this.#lastSeq + 1;
     if (after < oldest - 1) return { ok: false, reason: 'history_expired' };
     const events: SequencedEvent[] = [];
-    for (let i = Math.max(0, after - oldest + 1); i < this.#count && events.length < limit; i++) events.push(this.#at(i).event);
+    let bytes = 0;
+    for (let i = Math.max(0, after - oldest + 1); i < this.#count && events.length < limit && bytes < maxBytes; i++) {
+      const event = this.#at(i).event;
+      events.push(event);
+      bytes += event.json?.length ?? 0;
+    }
     return { ok: true, events };
   }
 
@@ -85,6 +115,8 @@ export class MemoryEventLog implements EventLog {
   }
 
   #dropOldest(): void {
+    const id = this.#ring[this.#head]?.id;
+    if (id !== undefined) this.#ids.delete(id);
     this.#ring[this.#head] = undefined;
     this.#head = (this.#head + 1) % this.#size;
     this.#count--;

@@ -10,6 +10,8 @@ export interface Entry {
   seq: number;
   /** The epoch the entry was appended in. */
   epoch: string | undefined;
+  /** The event id. */
+  id: string | undefined;
   /** `undefined` when the entry could not be decoded (logged; its seq still counts). */
   event: SequencedEvent | undefined;
 }
@@ -25,11 +27,12 @@ export function parseEntries(raw: readonly RawEntry[], logger: LogSink): Entry[]
     try {
       const type = f.ty ?? '';
       if (!isPublishedEventType(type)) throw new Error(`unknown type ${JSON.stringify(type)}`);
-      event = { type, topic: f.tp ?? '', timestamp: f.ts ?? '', data: JSON.parse(f.d ?? 'null') as unknown, seq };
+      const json = f.d ?? 'null';
+      event = { type, topic: f.tp ?? '', timestamp: f.ts ?? '', data: JSON.parse(json) as unknown, seq, json };
     } catch (err) {
       logger.warn(`Redis: undecodable stream entry ${id}: ${String(err)}`);
     }
-    out.push({ seq, epoch: f.ep, event });
+    out.push({ seq, epoch: f.ep, id: f.id, event });
   }
   return out;
 }

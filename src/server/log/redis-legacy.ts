@@ -6,7 +6,11 @@
 import { EVENT_DATA_SCHEMAS, formatIssues, isPublishedEventType } from '../../protocol/index.js';
 import type { NewEvent } from './types.js';
 
-export type LegacyParse = { ok: true; event: NewEvent } | { ok: false; reason: string };
+export type LegacyParse =
+  /** `sentTimestamp`: the message's own timestamp (absent: `event.timestamp` is the time of receipt). */
+  | { ok: true; event: NewEvent; sentTimestamp: string | undefined }
+  /** `reason` is `'own'` for a message bridged out by one of our instances (marked with `ownMark`). */
+  | { ok: false; reason: string };
 
 /** JSON.parse accepts nesting that JSON.stringify cannot write back (it throws a RangeError). */
 function serializable(v: unknown): boolean {
@@ -27,13 +31,14 @@ function isObject(v: unknown): v is Record<string, unknown> {
  * (PROTOCOL.md's routing table), as for every published event; the message's own `topic`
  * is not trusted for routing. A missing timestamp becomes the time of receipt.
  */
-export function parseLegacyMessage(raw: string): LegacyParse {
+export function parseLegacyMessage(raw: string, ownMark?: string): LegacyParse {
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch {
     return { ok: false, reason: 'not JSON' };
   }
+  if (ownMark !== undefined && isObject(value) && ownMark in value) return { ok: false, reason: 'own' };
   if (!isObject(value) || !isObject(value.message)) {
     return { ok: false, reason: 'expected {"topic": T, "message": {type, data, timestamp}}' };
   }
@@ -48,5 +53,5 @@ export function parseLegacyMessage(raw: string): LegacyParse {
     return { ok: false, reason: 'timestamp must be an ISO-8601 string' };
   }
   if (!serializable(data)) return { ok: false, reason: `${type} data cannot be serialised (too deeply nested)` };
-  return { ok: true, event: { type, data, timestamp: timestamp ?? new Date().toISOString() } };
+  return { ok: true, event: { type, data, timestamp: timestamp ?? new Date().toISOString() }, sentTimestamp: timestamp };
 }

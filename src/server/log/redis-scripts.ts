@@ -2,17 +2,24 @@
  * Lua scripts of the Redis event log. Each runs atomically in Redis, so the epoch,
  * the sequence and the stream can never disagree, whichever instance runs them.
  *
- * Keys (all under the log's prefix `P`):
- * - `P:log`     hash `{epoch, seq}`: the log's name and its last sequence number (one key,
- *               so they cannot be evicted or deleted one without the other);
- * - `P:events`  stream; entry id `${seq}-0` (stream id == seq, so `XRANGE` seeks by seq),
- *               fields `ep` epoch, `ty` type, `tp` topic, `ts` timestamp, `d` JSON data,
- *               `t` Redis time (ms) of the append, `id` random append id (idempotent retry);
- * - `P:ingest:<sha1>` dedupe markers of legacy `P:broadcast` messages (`SET NX PX`).
+ * Keys (prefix `P`, all in one hash slot through the hash tag `{P}`, so they live on one shard
+ * of a Redis Cluster):
+ * - `{P}:log`     hash `{epoch, seq}`: the log's name and its last sequence number;
+ * - `{P}:events`  stream; entry id `${seq}-0` (stream id == seq, so `XRANGE` seeks by seq),
+ *                 fields `ep` epoch, `ty` type, `tp` topic, `ts` timestamp, `d` JSON data,
+ *                 `t` Redis time (ms) of the append, `id` the event id;
+ * - `{P}:id:<id>` `"<epoch> <seq>"` of an appended event id (idempotent appends), expiring with
+ *                 the history window.
+ *
+ * The scripts that write are Redis 7 "shebang" scripts without the `allow-oom` flag: Redis refuses
+ * them *before* they run when it is out of memory (`maxmemory` + `noeviction`) or a read-only
+ * replica, so a refused append never leaves half a batch behind. And the next seq is derived from
+ * the stream's last entry as well as from the hash, so even a script failing midway cannot make
+ * a seq hole or reuse a seq.
  */
 import { createHash } from 'node:crypto';
 
-/** Creates the epoch (and an empty log) when it is missing. Shared prologue of the scripts. */
+/** Creates the epoch (and an empty log) when it is missing. */
 const ENSURE_EPOCH = `
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
@@ -20,50 +27,91 @@ if not epoch then
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0)
 end
-local function nowMs()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
 `;
 
 /**
- * KEYS: log, events. ARGV: candidateEpoch.
- * Returns `{epoch, seq}` (the current epoch, created if missing, and its last seq).
+ * Read-only. KEYS: log, events. ARGV: seq.
+ * Returns `{epoch or false, lastSeq, id of the entry at ARGV seq or false, seq of the first stored entry or false}`.
  */
-export const SYNC_SCRIPT = `${ENSURE_EPOCH}
-return {epoch, tonumber(redis.call('HGET', KEYS[1], 'seq'))}
+export const INSPECT_SCRIPT = `#!lua flags=no-writes
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+local function idOf(entry)
+  local f = entry[2]
+  for i = 1, #f, 2 do
+    if f[i] == 'id' then return f[i + 1] end
+  end
+  return false
+end
+local at = false
+local want = string.format('%d-0', tonumber(ARGV[1]))
+local e = redis.call('XRANGE', KEYS[2], want, want)
+if e[1] then at = idOf(e[1]) end
+local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+local firstSeq = false
+if first[1] then firstSeq = tonumber(string.match(first[1][1], '^(%d+)')) end
+return {epoch or false, seq, at, firstSeq}
+`;
+
+/** KEYS: log, events. ARGV: candidateEpoch. Creates the epoch if missing; returns it. */
+export const CREATE_SCRIPT = `#!lua
+${ENSURE_EPOCH}
+return epoch
 `;
 
 /**
- * KEYS: log, events, dedupeKey. ARGV: candidateEpoch, type, topic, timestamp, dataJson,
- * storeSize, storeMs, dedupeMs (`0` = no dedupe), appendId, isRetry (`1`: skip if appendId is
- * among the last 1000 entries, i.e. the first attempt was committed but its reply was lost).
- * Returns `{epoch, seq}`; `seq` is 0 when the message was a duplicate (not appended).
+ * KEYS: log, events. ARGV: seenEpoch, newEpoch. When the log still has `seenEpoch` (or none),
+ * starts a new, empty log named `newEpoch`: every instance and client then sees an epoch change.
+ * Returns the current epoch.
+ */
+export const ROTATE_SCRIPT = `#!lua
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if epoch and epoch ~= ARGV[1] then return epoch end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], 'epoch', ARGV[2], 'seq', 0)
+return ARGV[2]
+`;
+
+/**
+ * Appends a batch. KEYS: log, events, then one id key per event.
+ * ARGV: candidateEpoch, storeSize, storeMs, idTtlMs, channel ('' = no bridge), then per event
+ * 6 values: type, topic, timestamp, dataJson, id, bridgeMessage ('' = not bridged).
+ * Returns `{epoch, r1, r2, …}`: `r` > 0 the new seq; `-seq` a duplicate id (seq in this epoch, or 0).
  *
- * Trimming: by size with `MAXLEN ~ storeSize` (whole radix nodes, cheap); by time, each append
- * removes expired entries from the head (bounded work per call), and the stream key expires
- * `storeMs` after the last append. Seq ids are not times, so `XTRIM MINID` is fed the seq of the
- * last expired entry found via its `t` field.
+ * Trimming: by size with `MAXLEN ~ storeSize`; by time, expired entries are removed from the head
+ * (bounded work per call), and the stream key expires `storeMs` after the last append.
  */
-export const APPEND_SCRIPT = `${ENSURE_EPOCH}
-if ARGV[10] == '1' then
-  for _, e in ipairs(redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1000)) do
-    local f = e[2]
-    for i = 1, #f, 2 do
-      if f[i] == 'id' and f[i + 1] == ARGV[9] then return {epoch, tonumber(string.match(e[1], '^(%d+)'))} end
-    end
+export const APPEND_SCRIPT = `#!lua
+${ENSURE_EPOCH}
+local seq = tonumber(redis.call('HGET', KEYS[1], 'seq'))
+local top = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+if top[1] then
+  local s = tonumber(string.match(top[1][1], '^(%d+)'))
+  if s > seq then seq = s end
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nowText = string.format('%d', now)
+local out = {epoch}
+local n = (#ARGV - 5) / 6
+for i = 0, n - 1 do
+  local b = 5 + i * 6
+  local idKey = KEYS[3 + i]
+  local prev = redis.call('GET', idKey)
+  if prev then
+    local pe, ps = string.match(prev, '^(%S+) (%d+)$')
+    if pe == epoch then out[#out + 1] = -tonumber(ps) else out[#out + 1] = 0 end
+  else
+    seq = seq + 1
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], string.format('%d-0', seq),
+      'ep', epoch, 'ty', ARGV[b + 1], 'tp', ARGV[b + 2], 'ts', ARGV[b + 3], 'd', ARGV[b + 4], 't', nowText, 'id', ARGV[b + 5])
+    redis.call('SET', idKey, epoch .. ' ' .. seq, 'PX', ARGV[4])
+    if ARGV[5] ~= '' and ARGV[b + 6] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[b + 6]) end
+    out[#out + 1] = seq
   end
 end
-if ARGV[8] ~= '0' then
-  if not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[8]) then
-    return {epoch, 0}
-  end
-end
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-local now = nowMs()
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], string.format('%d-0', seq),
-  'ep', epoch, 'ty', ARGV[2], 'tp', ARGV[3], 'ts', ARGV[4], 'd', ARGV[5], 't', string.format('%d', now), 'id', ARGV[9])
-local cutoff = now - tonumber(ARGV[7])
+redis.call('HSET', KEYS[1], 'seq', seq)
+local cutoff = now - tonumber(ARGV[3])
 local head = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
 local function entryTime(entry)
   local f = entry[2]
@@ -83,17 +131,17 @@ if head[1] and entryTime(head[1]) < cutoff then
     redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d-0', s + 1))
   end
 end
-redis.call('PEXPIRE', KEYS[2], ARGV[7])
-return {epoch, seq}
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return out
 `;
 
 /**
- * KEYS: log, events. ARGV: epoch, after, limit, historySize, historyMs.
+ * Read-only. KEYS: log, events. ARGV: epoch, after, limit, historySize, historyMs.
  * Returns `{'ok', entries}` or `{reason}`. Coverage is checked against the configured window
  * (the last `historySize` seqs, younger than `historyMs`), not just against what the stream
  * still stores, so the answer does not depend on approximate trimming.
  */
-export const READ_SCRIPT = `
+export const READ_SCRIPT = `#!lua flags=no-writes
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if epoch ~= ARGV[1] then return {'epoch_mismatch'} end
 local last = tonumber(redis.call('HGET', KEYS[1], 'seq'))

@@ -3,10 +3,20 @@
  * and the history live, and how each is read or changed atomically (see `redis-scripts.ts`).
  */
 import { randomUUID } from 'node:crypto';
-import type { HistoryRead, NewEvent } from './types.js';
+import type { HistoryRead } from './types.js';
 import type { LogSink } from './redis-connections.js';
 import { parseEntries, type RawEntry } from './redis-entries.js';
-import { APPEND_SCRIPT, READ_SCRIPT, SYNC_SCRIPT, runScript, script, withTimeout, type CommandSender } from './redis-scripts.js';
+import {
+  APPEND_SCRIPT,
+  CREATE_SCRIPT,
+  INSPECT_SCRIPT,
+  READ_SCRIPT,
+  ROTATE_SCRIPT,
+  runScript,
+  script,
+  withTimeout,
+  type CommandSender,
+} from './redis-scripts.js';
 
 /** The stream keeps at least this many entries / this long, so that lagging readers can catch up. */
 const MIN_STORE_SIZE = 1000;
@@ -18,69 +28,101 @@ export interface StoreOptions {
   historyTtl: number;
   /** Bound on every wait for a reply (ms). */
   timeout: number;
-  ingestDedupeTtl: number;
+  /** How long an event id is remembered (idempotent appends); at least the history window. */
+  idTtl: number;
+  /** Publish each appended event on the broadcast channel in the SIGMAX 2.0 format. */
+  bridge: boolean;
   logger: LogSink;
 }
 
+/** One event as the append script takes it. */
+export interface StoreEvent {
+  type: string;
+  topic: string;
+  timestamp: string;
+  json: string;
+  id: string;
+  /** Publish it on the broadcast channel too (false for what came from there). */
+  bridge: boolean;
+}
+
+/** Marks the messages our instances bridge out, so that none of them ingests them back. */
+export const BRIDGE_MARK = 'sigmax_ws';
+
+/** What {@link RedisLogStore.inspect} reports. */
+export interface LogState {
+  epoch: string | null;
+  seq: number;
+  /** Id of the entry at the asked seq (null: no such entry). */
+  idAt: string | null;
+  /** Seq of the oldest stored entry (null: the stream is empty). */
+  firstSeq: number | null;
+}
+
 export class RedisLogStore {
-  readonly keys: { log: string; events: string; channel: string; ingest: string };
+  readonly keys: { log: string; events: string; channel: string; id: string };
   readonly #o: StoreOptions;
   readonly #storeSize: string;
   readonly #storeMs: string;
-  readonly #scripts = { sync: script(SYNC_SCRIPT), append: script(APPEND_SCRIPT), read: script(READ_SCRIPT) };
+  readonly #idTtl: string;
+  readonly #scripts = {
+    inspect: script(INSPECT_SCRIPT),
+    create: script(CREATE_SCRIPT),
+    rotate: script(ROTATE_SCRIPT),
+    append: script(APPEND_SCRIPT),
+    read: script(READ_SCRIPT),
+  };
 
   constructor(options: StoreOptions) {
     const p = options.prefix;
-    this.keys = { log: `${p}:log`, events: `${p}:events`, channel: `${p}:broadcast`, ingest: `${p}:ingest:` };
+    // The hash tag puts every key in one slot (one shard of a Cluster); the channel keeps SIGMAX 2.0's name.
+    this.keys = { log: `{${p}}:log`, events: `{${p}}:events`, id: `{${p}}:id:`, channel: `${p}:broadcast` };
     this.#o = options;
     // Storage may exceed the configured history (readers need slack); readAfter enforces the window.
     this.#storeSize = String(Math.max(options.historySize, MIN_STORE_SIZE));
     this.#storeMs = String(Math.max(Math.ceil(options.historyTtl), MIN_STORE_MS));
+    this.#idTtl = String(Math.max(Math.ceil(options.idTtl), Math.ceil(options.historyTtl), 1000));
   }
 
-  /** The current epoch (created with an empty log if Redis lost it) and its last seq. */
-  async sync(client: CommandSender): Promise<{ epoch: string; seq: number }> {
-    const [epoch, seq] = await runScript<[string, number]>(client, this.#scripts.sync, [this.keys.log, this.keys.events], [randomUUID()], this.#o.timeout);
-    return { epoch, seq: Number(seq) };
-  }
-
-  /**
-   * Appends `event` (its `data` given already serialised, `dataJson`) and returns its seq, or 0 when
-   * `dedupeKey` was already taken (a legacy message another instance sequenced).
-   * `retry`: skip if `appendId` is already in the stream.
-   */
-  async append(
-    client: CommandSender,
-    event: NewEvent,
-    topic: string,
-    dataJson: string,
-    appendId: string,
-    retry: boolean,
-    dedupeKey: string | null,
-  ): Promise<number> {
-    const [, seq] = await runScript<[string, number]>(
+  /** The log's epoch and last seq, and the id of the entry at `seq` (read-only: works on a replica, under OOM). */
+  async inspect(client: CommandSender, seq: number): Promise<LogState> {
+    const [epoch, last, idAt, firstSeq] = await runScript<[string | null, number, string | null, number | null]>(
       client,
-      this.#scripts.append,
-      [this.keys.log, this.keys.events, dedupeKey ?? `${this.keys.ingest}-`],
-      [
-        randomUUID(),
-        event.type,
-        topic,
-        event.timestamp,
-        dataJson,
-        this.#storeSize,
-        this.#storeMs,
-        dedupeKey ? String(this.#o.ingestDedupeTtl) : '0',
-        appendId,
-        retry ? '1' : '0',
-      ],
+      this.#scripts.inspect,
+      [this.keys.log, this.keys.events],
+      [String(seq)],
       this.#o.timeout,
     );
-    return Number(seq);
+    return { epoch: epoch || null, seq: Number(last), idAt: idAt || null, firstSeq: firstSeq ? Number(firstSeq) : null };
   }
 
-  /** `readAfter` against the configured window (`historySize` seqs, `historyTtl` ms). */
-  async read(client: CommandSender, epoch: string, after: number, limit: number): Promise<HistoryRead> {
+  /** Creates the epoch (an empty log) if Redis has none; returns the current one. */
+  create(client: CommandSender): Promise<string> {
+    return runScript<string>(client, this.#scripts.create, [this.keys.log, this.keys.events], [randomUUID()], this.#o.timeout);
+  }
+
+  /** Replaces the log by a new, empty one if it still has `seen`; returns the current epoch. */
+  rotate(client: CommandSender, seen: string): Promise<string> {
+    return runScript<string>(client, this.#scripts.rotate, [this.keys.log, this.keys.events], [seen, randomUUID()], this.#o.timeout);
+  }
+
+  /** Appends a batch atomically; per event, its new seq (> 0) or `-seq` / 0 for an id already appended. */
+  async append(client: CommandSender, events: readonly StoreEvent[]): Promise<number[]> {
+    const keys = [this.keys.log, this.keys.events];
+    const args = [randomUUID(), this.#storeSize, this.#storeMs, this.#idTtl, this.#o.bridge ? this.keys.channel : ''];
+    for (const e of events) {
+      keys.push(this.keys.id + e.id);
+      const message = this.#o.bridge && e.bridge
+        ? `{"topic":${JSON.stringify(e.topic)},"message":{"type":${JSON.stringify(e.type)},"data":${e.json},"timestamp":${JSON.stringify(e.timestamp)}},"${BRIDGE_MARK}":1}`
+        : '';
+      args.push(e.type, e.topic, e.timestamp, e.json, e.id, message);
+    }
+    const reply = await runScript<[string, ...number[]]>(client, this.#scripts.append, keys, args, this.#o.timeout);
+    return reply.slice(1).map(Number);
+  }
+
+  /** `readAfter` against the configured window (`historySize` seqs, `historyTtl` ms), the page cut at about `maxBytes`. */
+  async read(client: CommandSender, epoch: string, after: number, limit: number, maxBytes: number): Promise<HistoryRead> {
     const reply = await runScript<[string, RawEntry[]?]>(
       client,
       this.#scripts.read,
@@ -89,7 +131,15 @@ export class RedisLogStore {
       this.#o.timeout,
     );
     if (reply[0] !== 'ok') return { ok: false, reason: reply[0] as 'epoch_mismatch' | 'history_expired' };
-    const events = parseEntries(reply[1] ?? [], this.#o.logger).flatMap((e) => (e.event ? [e.event] : []));
+    const raw = reply[1] ?? [];
+    let bytes = 0;
+    let n = 0;
+    while (n < raw.length && (n === 0 || bytes < maxBytes)) {
+      const fields = raw[n]![1];
+      for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'd') bytes += fields[i + 1]!.length;
+      n++;
+    }
+    const events = parseEntries(raw.slice(0, n), this.#o.logger).flatMap((e) => (e.event ? [e.event] : []));
     return { ok: true, events };
   }
 

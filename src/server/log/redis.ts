@@ -1,31 +1,40 @@
 /**
  * The event log shared by server instances through Redis.
  *
- * - Sequence + history: one Lua script per append does `HINCRBY P:log seq` and `XADD P:events`
- *   with the entry id `${seq}-0`, atomically, so the stream id is the seq (resume = `XRANGE` from
- *   a seq, no index) and the epoch in the same hash can never disagree with the seq.
+ * - Sequence + history: one Lua script per batch of appends gives each event the next seq and
+ *   `XADD`s it to the stream with the entry id `${seq}-0`, atomically, so the stream id is the seq
+ *   (resume = `XRANGE` from a seq) and the epoch in the same hash can never disagree with it.
+ *   Concurrent `append()` calls are coalesced into batches (one script call each, pipelined on
+ *   one connection, so one total order).
  * - Delivery: every instance (the appending one too) runs one blocking `XREAD` loop from its last
  *   seq and hands entries to `onEvent`: one total order everywhere, exactly once per instance.
- * - Legacy feed: `P:broadcast` messages (SIGMAX 2.0 format) are validated and appended by every
- *   instance that hears them; `SET NX PX` on their hash inside the script lets one win.
- * - Outage: appends fall back to a local log (own epoch) so local clients keep receiving;
- *   when Redis returns, `onReset` has the server make clients resume (they get recovered:false).
+ * - Outage: refuse, never fall back. While Redis cannot take an append, `append()` rejects with
+ *   {@link EventLogUnavailableError} (`outcome` tells "Redis refused" from "Redis did not answer");
+ *   a retry with the same event ids is safe (ids are idempotent in Redis).
+ * - Divergence: after every reconnect of the reader, the log is checked to be the one delivered
+ *   from (same epoch, the entry at the last delivered seq still there with the same id). If Redis
+ *   lost its tail (restarted from an older snapshot / AOF) the epoch is rotated in Redis, so every
+ *   instance resets and every client resumes with `recovered: false`: an explicit gap.
+ * - Legacy feed, both ways: `P:broadcast` messages (SIGMAX 2.0 format) are validated and appended
+ *   once (their id is a hash of their content: type, data, timestamp); our own events are
+ *   published there in that format, marked so that our instances do not ingest them back.
  * Keys and scripts: `redis-scripts.ts`; connections: `redis-connections.ts`.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { ErrorReply } from 'redis';
 import { EVENT_TOPIC } from '../../protocol/index.js';
-import type { EventLog, HistoryRead, NewEvent, SequencedEvent } from './types.js';
+import { EventLogUnavailableError } from '../errors.js';
+import { serialise } from '../publish.js';
+import type { AppendResult, EventLog, HistoryRead, NewEvent, SequencedEvent } from './types.js';
 import { RedisConnections, SILENT, type LogSink } from './redis-connections.js';
-import { RedisLogStore } from './redis-store.js';
-import { withTimeout } from './redis-scripts.js';
-import { LocalFallbackLog } from './redis-local.js';
+import { BRIDGE_MARK, RedisLogStore, type StoreEvent } from './redis-store.js';
+import { RedisTimeoutError, withTimeout } from './redis-scripts.js';
 import { parseLegacyMessage } from './redis-legacy.js';
 import { parseEntries, type RawEntry } from './redis-entries.js';
 
 /** Why live delivery lost continuity (see {@link RedisEventLogOptions.onReset}). */
 export type ResetReason =
-  /** Back on the shared log after local fallback, or Redis holds another epoch (flushed, restarted). */
+  /** Redis holds another epoch (flushed, restarted empty, or rotated after losing its tail). */
   | 'epoch_changed'
   /** This instance fell behind by more than the stream retains: events were skipped. */
   | 'gap';
@@ -34,7 +43,7 @@ export type ResetReason =
 export interface RedisEventLogOptions {
   /** `redis[s]://[[user][:password]@]host[:port][/db]` */
   url: string;
-  /** Prefix of every key and channel: `P:log`, `P:events`, `P:ingest:*`, `P:broadcast`. @default 'sigmax' */
+  /** Prefix of every key and channel: `{P}:log`, `{P}:events`, `{P}:id:*`, `P:broadcast`. @default 'sigmax' */
   keyPrefix?: string;
   /** Events retained for resume (`readAfter`); `0` keeps none. */
   historySize: number;
@@ -43,42 +52,51 @@ export interface RedisEventLogOptions {
   /** Diagnostics sink; silent without one. @default undefined */
   logger?: LogSink;
   /**
-   * Called when the events handed to `onEvent` stop continuing the previous ones: back on the
-   * shared log after the local fallback, Redis lost the log (new epoch), or events were skipped.
-   * It runs before the first event after the break. Seqs and epochs that clients hold are void:
-   * the server must make its clients reconnect and resume (e.g. close them with 1001), so they
-   * get `recovered: false`. Entering the local fallback calls no reset: local seqs continue far
-   * above the shared ones, so connected clients keep receiving; the reset comes when Redis returns.
+   * Called when the events handed to `onEvent` stop continuing the previous ones: Redis lost the
+   * log or its tail (new epoch), or events were skipped. It runs before the first event after the
+   * break. Seqs and epochs that clients hold are void: the server must make its clients reconnect
+   * and resume (e.g. close them with 1001), so they get `recovered: false`.
    * @default undefined
    */
   onReset?: (epoch: string, reason: ResetReason) => void;
-  /** An append that Redis does not answer within this time is delivered locally. @default 2000 */
+  /** An append that Redis does not answer within this time is refused with outcome `unknown`. @default 2000 */
   commandTimeout?: number;
   /** Cap of the reconnect backoff. @default 2000 */
   reconnectMaxDelay?: number;
-  /** How long a legacy message is remembered to sequence it once across instances. @default 60000 */
+  /** How long an event id is remembered (at least `historyTtl`). @default 60000 */
   ingestDedupeTtl?: number;
+  /** Also publish our events on `P:broadcast` in the SIGMAX 2.0 format. @default true */
+  bridge?: boolean;
 }
 
 /** Entries per `XREAD`; the block timeout bounds how late an epoch change is noticed. */
-const READ_COUNT = 500;
+const READ_COUNT = 1000;
 const READ_BLOCK_MS = 1000;
-/**
- * Local fallback seqs continue this far above the last shared seq. Clients connected before the
- * outage keep their (shared) epoch and keep receiving local events live, in order; after Redis
- * returns, their positions are then beyond the shared log's last seq, so `readAfter` answers
- * `epoch_mismatch` instead of wrongly claiming to cover them.
- */
-const LOCAL_SEQ_OFFSET = 1_000_000_000;
+/** Most events per append script call; script calls in flight at once. */
+const MAX_BATCH = 500;
+const MAX_IN_FLIGHT = 2;
 
-type Mode = 'new' | 'shared' | 'local' | 'closed';
+type Mode = 'new' | 'running' | 'closed';
+
+interface PendingCall {
+  events: StoreEvent[];
+  resolve(results: AppendResult[]): void;
+  reject(err: unknown): void;
+}
+
+/** Whether Redis certainly did not run the command (it answered with an error, or it was never sent). */
+function certainlyNotRun(err: unknown): boolean {
+  if (err instanceof ErrorReply) return true;
+  const name = (err as { name?: string } | null)?.name;
+  return name === 'ClientOfflineError' || name === 'ClientClosedError';
+}
 
 /**
  * {@link EventLog} on Redis. Invariants:
- * - `onEvent` is called from one place per mode: in `shared` mode only by the `XREAD` loop
- *   (also for this instance's own appends), so every instance sees one total order;
- *   in `local` mode only by `append`.
+ * - `onEvent` is called only by the `XREAD` loop (also for this instance's own appends), so
+ *   every instance sees one total order.
  * - Within one epoch, seqs handed to `onEvent` grow by one; any break calls `onReset` first.
+ * - `append()` resolves only once Redis has appended (or already had) every event of the call.
  */
 export class RedisEventLog implements EventLog {
   readonly #options: RedisEventLogOptions;
@@ -88,13 +106,21 @@ export class RedisEventLog implements EventLog {
   #mode: Mode = 'new';
   #epoch = '';
   #lastSeq = 0;
-  #local: LocalFallbackLog | undefined;
+  /** Id of the entry at `#lastSeq` (null: not known, e.g. nothing delivered yet). */
+  #lastId: string | null = null;
   #onEvent: (event: SequencedEvent) => void = () => {};
   #loop: Promise<void> | undefined;
   /** The blocking read is overdue: Redis accepts connections but does not answer. */
   #stalled = false;
-  /** The epoch was checked since the reader last failed (status() waits for it after a reconnect). */
+  /** The log was checked since the reader last failed. */
   #synced = false;
+  /** Redis refused the last append (OOM, read-only); cleared by the next one it takes. */
+  #refusing = false;
+  /** Append calls waiting for a batch; script calls in flight; when the oldest one was sent. */
+  #queue: PendingCall[] = [];
+  #inFlight = 0;
+  readonly #sentAt = new Set<number>();
+  #flushScheduled = false;
 
   constructor(options: RedisEventLogOptions) {
     if (typeof options?.url !== 'string' || options.url === '') {
@@ -111,7 +137,8 @@ export class RedisEventLog implements EventLog {
       historySize: options.historySize,
       historyTtl: options.historyTtl,
       timeout: this.#timeout,
-      ingestDedupeTtl: options.ingestDedupeTtl ?? 60_000,
+      idTtl: options.ingestDedupeTtl ?? 60_000,
+      bridge: options.bridge ?? true,
       logger: this.#logger,
     });
     this.#conn = new RedisConnections({
@@ -130,22 +157,24 @@ export class RedisEventLog implements EventLog {
     return this.#mode === 'closed';
   }
 
+  /** The shared log's name; `''` until Redis was reached once. */
   get epoch(): string {
     return this.#epoch;
   }
 
   /**
-   * Connects and resolves once the log is usable: on the shared log when Redis answers,
-   * otherwise (first connection attempt failed) in local fallback, reconnecting in the background.
+   * Connects and resolves once the log is usable, or — Redis unreachable — after the connect
+   * timeout; it then keeps reconnecting in the background and appends are refused meanwhile.
    */
   async start(onEvent: (event: SequencedEvent) => void): Promise<void> {
     if (this.#mode !== 'new') throw new Error('RedisEventLog.start() may be called once');
     this.#onEvent = onEvent;
+    this.#mode = 'running';
     const up = await this.#conn.connect(this.#timeout);
     const subscribed = this.#conn.sub
       .subscribe(this.#store.keys.channel, (message: string) => void this.#ingest(message))
       .catch((err: unknown) => {
-        if (this.#mode !== 'closed') this.#logger.warn(`Redis: subscribing to ${this.#store.keys.channel} failed: ${String(err)}`);
+        if (!this.#closed) this.#logger.warn(`Redis: subscribing to ${this.#store.keys.channel} failed: ${String(err)}`);
       });
     if (up) {
       try {
@@ -155,22 +184,35 @@ export class RedisEventLog implements EventLog {
       } catch (err) {
         this.#logger.warn(`Redis: start: ${String(err)}`);
       }
+    } else {
+      this.#logger.warn('Redis unavailable at start: publishing is refused until it is reachable');
     }
-    if (this.#mode === 'new') this.#enterLocal();
     this.#loop = this.#run();
   }
 
-  async append(event: NewEvent): Promise<void> {
-    await this.#commit(event, null);
+  append(events: readonly NewEvent[]): Promise<AppendResult[]> {
+    if (this.#closed) return Promise.reject(new Error('RedisEventLog is closed'));
+    if (this.#mode === 'new') return Promise.reject(new Error('RedisEventLog.start() has not been called'));
+    let prepared: StoreEvent[];
+    try {
+      prepared = events.map((e) => ({
+        type: e.type,
+        topic: EVENT_TOPIC[e.type],
+        timestamp: e.timestamp,
+        json: e.json ?? serialise(e.type, e.data),
+        id: e.id ?? randomUUID(),
+        bridge: true,
+      }));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#enqueue(prepared);
   }
 
-  async readAfter(epoch: string, after: number, limit: number): Promise<HistoryRead> {
-    if (this.#mode === 'local') {
-      return this.#local!.readAfter(epoch, after, limit);
-    }
-    if (this.#mode !== 'shared' || !this.#conn.cmd.isReady) return { ok: false, reason: 'unavailable' };
+  async readAfter(epoch: string, after: number, limit: number, maxBytes = Infinity): Promise<HistoryRead> {
+    if (this.#closed || !this.#conn.cmd.isReady || this.#epoch === '') return { ok: false, reason: 'unavailable' };
     try {
-      return await this.#store.read(this.#conn.cmd, epoch, after, limit);
+      return await this.#store.read(this.#conn.cmd, epoch, after, limit, maxBytes);
     } catch (err) {
       this.#logger.warn(`Redis: history read failed: ${String(err)}`);
       return { ok: false, reason: 'unavailable' };
@@ -180,7 +222,7 @@ export class RedisEventLog implements EventLog {
   status() {
     return {
       backend: 'redis' as const,
-      connected: this.#mode === 'shared' && this.#synced && this.#conn.ready && !this.#stalled,
+      connected: !this.#closed && this.#synced && this.#conn.ready && !this.#stalled && !this.#refusing && !this.#appendOverdue(),
       epoch: this.#epoch,
       lastSeq: this.#lastSeq,
     };
@@ -188,89 +230,116 @@ export class RedisEventLog implements EventLog {
 
   /** Quits the connections (ending the blocking read); the process can then exit. Idempotent. */
   async close(): Promise<void> {
-    if (this.#mode === 'closed') return;
+    if (this.#closed) return;
     this.#mode = 'closed';
     this.#onEvent = () => {};
+    for (const call of this.#queue.splice(0)) call.reject(new Error('RedisEventLog is closed'));
     await this.#conn.close();
     await this.#loop;
   }
 
-  /** Sequences `event` in Redis (deduplicated by `dedupeKey` if given), else locally. */
-  async #commit(event: NewEvent, dedupeKey: string | null): Promise<void> {
-    if (this.#mode === 'closed') throw new Error('RedisEventLog is closed');
-    if (this.#mode === 'new') throw new Error('RedisEventLog.start() has not been called');
-    const topic = EVENT_TOPIC[event.type];
-    if (await this.#commitShared(event, topic, dedupeKey)) return; // delivered by the XREAD loop
-    if (this.#closed) throw new Error('RedisEventLog is closed');
-    if (this.#mode !== 'local') this.#enterLocal();
-    const sequenced = this.#local!.append({ ...event, topic });
-    this.#lastSeq = sequenced.seq;
-    this.#deliver(sequenced);
-  }
-
-  /**
-   * Appends to the shared log; `false` when Redis cannot take it. A failure whose outcome is
-   * unknown (connection lost, timeout) is retried once after the connection is back, with the
-   * same append id, and the script skips the append if that id is already in the stream —
-   * so a blip neither duplicates the event nor forces the local fallback.
-   * Only the command connection matters: what is appended while the reader reconnects is
-   * delivered when it is back (it resumes from `#lastSeq`).
-   */
-  async #commitShared(event: NewEvent, topic: string, dedupeKey: string | null): Promise<boolean> {
-    const timeout = this.#timeout;
-    const id = randomBytes(8).toString('hex');
-    if (this.#mode !== 'shared') return false;
-    // Serialised once, outside the retries: data that JSON cannot hold (a BigInt, nesting too deep) is
-    // the caller's error, and must not be mistaken for an outage (that would force the local fallback).
-    let data: string;
-    try {
-      data = JSON.stringify(event.data);
-    } catch (err) {
-      throw new TypeError(`RedisEventLog: ${event.type} data cannot be serialised as JSON (${String(err)})`);
-    }
-    for (let attempt = 0; attempt < 2; attempt++) {
-      if (this.#mode !== 'shared') return false;
-      if (!this.#conn.cmd.isReady && !(await this.#conn.whenCmdReady(timeout))) return false;
-      if (this.#mode !== 'shared') return false;
-      try {
-        const seq = await this.#store.append(this.#conn.cmd, event, topic, data, id, attempt > 0, dedupeKey);
-        if (dedupeKey) this.#logger.debug(seq ? `Redis: legacy message sequenced as ${seq}` : 'Redis: legacy message already sequenced');
-        return true;
-      } catch (err) {
-        if (this.#closed) return false;
-        this.#logger.warn(`Redis: append failed (${String(err)})${attempt === 0 && !(err instanceof ErrorReply) ? '; retrying' : ''}`);
-        if (err instanceof ErrorReply) return false; // Redis answered: not appended
-      }
-    }
+  /** An append has waited for its reply longer than the command timeout allows. */
+  #appendOverdue(): boolean {
+    const now = Date.now();
+    for (const at of this.#sentAt) if (now - at > this.#timeout / 2) return true;
     return false;
   }
 
-  async #ingest(raw: string): Promise<void> {
-    const parsed = parseLegacyMessage(raw);
-    if (!parsed.ok) {
-      this.#logger.warn(`Redis: ignored a message on ${this.#store.keys.channel}: ${parsed.reason}`);
-      return;
+  #enqueue(events: StoreEvent[]): Promise<AppendResult[]> {
+    if (this.#epoch === '' || !this.#conn.cmd.isReady) {
+      return Promise.reject(new EventLogUnavailableError('The event log (Redis) is unreachable; nothing was appended', 'not_appended'));
     }
-    const hash = createHash('sha1').update(raw).digest('hex');
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ events, resolve, reject });
+      this.#scheduleFlush();
+    });
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || this.#inFlight >= MAX_IN_FLIGHT || this.#queue.length === 0) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      while (this.#inFlight < MAX_IN_FLIGHT && this.#queue.length > 0) void this.#flush();
+    });
+  }
+
+  /** Sends the oldest queued calls (whole calls, up to MAX_BATCH events unless one call is larger) as one script call. */
+  async #flush(): Promise<void> {
+    const calls: PendingCall[] = [];
+    let size = 0;
+    while (this.#queue.length > 0 && (calls.length === 0 || size + this.#queue[0]!.events.length <= MAX_BATCH)) {
+      const call = this.#queue.shift()!;
+      calls.push(call);
+      size += call.events.length;
+    }
+    const events = calls.length === 1 ? calls[0]!.events : calls.flatMap((c) => c.events);
+    this.#inFlight++;
+    const sentAt = Date.now();
+    this.#sentAt.add(sentAt);
     try {
-      await this.#commit(parsed.event, `${this.#store.keys.ingest}${hash}`);
+      const seqs = await this.#appendOnce(events);
+      this.#refusing = false;
+      let i = 0;
+      for (const call of calls) {
+        call.resolve(call.events.map(() => {
+          const r = seqs[i++]!;
+          return r > 0 ? { seq: r, duplicate: false } : { seq: -r, duplicate: true };
+        }));
+      }
     } catch (err) {
-      this.#logger.warn(`Redis: legacy message not sequenced: ${String(err)}`);
+      const error = this.#refusal(err);
+      for (const call of calls) call.reject(error);
+    } finally {
+      this.#sentAt.delete(sentAt);
+      this.#inFlight--;
+      this.#scheduleFlush();
     }
   }
 
   /**
-   * Switches to the local fallback. Coming from the shared log, local seqs continue (with a large
-   * jump, {@link LOCAL_SEQ_OFFSET}) so that connected clients keep receiving events without a
-   * reset; the break is reported when Redis returns (`onReset`), which is when it matters.
+   * One script call; when the connection drops under it, one retry once it is back (the same ids:
+   * if the first attempt was applied, the retry finds them and appends nothing).
    */
-  #enterLocal(): void {
-    const base = this.#mode === 'shared' ? this.#lastSeq + LOCAL_SEQ_OFFSET : 0;
-    this.#local = new LocalFallbackLog(this.#options.historySize, this.#options.historyTtl, base);
-    this.#mode = 'local';
-    this.#epoch = this.#local.epoch;
-    this.#lastSeq = base;
-    this.#logger.warn(`Redis unavailable: sequencing events locally under epoch ${this.#epoch}`);
+  async #appendOnce(events: StoreEvent[]): Promise<number[]> {
+    try {
+      return await this.#store.append(this.#conn.cmd, events);
+    } catch (err) {
+      if (this.#closed || certainlyNotRun(err) || err instanceof RedisTimeoutError) throw err;
+      if (!(await this.#conn.whenCmdReady(this.#timeout))) throw err;
+      return await this.#store.append(this.#conn.cmd, events);
+    }
+  }
+
+  #refusal(err: unknown): Error {
+    if (this.#closed) return new Error('RedisEventLog is closed');
+    if (certainlyNotRun(err)) {
+      if (err instanceof ErrorReply) this.#refusing = true;
+      this.#logger.warn(`Redis refused an append: ${String(err)}`);
+      return new EventLogUnavailableError(`The event log (Redis) refused the append: ${(err as Error).message}`, 'not_appended', 1000, { cause: err });
+    }
+    this.#logger.warn(`Redis: append outcome unknown: ${String(err)}`);
+    const what = err instanceof RedisTimeoutError ? 'did not answer in time' : 'connection was lost';
+    return new EventLogUnavailableError(`The event log (Redis) ${what}; the events may or may not be appended: retry with the same ids`, 'unknown', 1000, { cause: err });
+  }
+
+  async #ingest(raw: string): Promise<void> {
+    const parsed = parseLegacyMessage(raw, BRIDGE_MARK);
+    if (!parsed.ok) {
+      if (parsed.reason !== 'own') this.#logger.warn(`Redis: ignored a message on ${this.#store.keys.channel}: ${parsed.reason}`);
+      return;
+    }
+    const { type, data, timestamp } = parsed.event;
+    const json = serialise(type, data);
+    // Sequenced once however many times (topics) the original publishes it, by every instance that
+    // hears it; a genuine repeat has another timestamp. (Without a timestamp: type and data only.)
+    const id = `legacy:${createHash('sha1').update(`${type}\n${parsed.sentTimestamp ?? ''}\n${json}`).digest('hex')}`;
+    try {
+      const [r] = await this.#enqueue([{ type, topic: EVENT_TOPIC[type], timestamp, json, id, bridge: false }]);
+      this.#logger.debug(r && !r.duplicate ? `Redis: legacy message sequenced as ${r.seq}` : 'Redis: legacy message already sequenced');
+    } catch (err) {
+      this.#logger.warn(`Redis: legacy message not sequenced: ${String(err)}`);
+    }
   }
 
   #reset(reason: ResetReason): void {
@@ -290,36 +359,67 @@ export class RedisEventLog implements EventLog {
   }
 
   /**
-   * Reads the epoch (creating it if Redis lost it) and decides where delivery continues:
-   * - at start: from the current end (`onEvent` receives events committed from now on);
-   * - same epoch as the one followed: from `#lastSeq`, nothing skipped;
-   * - another epoch while following the shared log (Redis flushed or restarted): from its first
-   *   seq, so events committed in it before this instance noticed are not skipped;
-   * - back from the local fallback: from the current end (what was committed meanwhile may be
-   *   old; `onReset` has clients resume, and `readAfter` tells them what it covers).
+   * Checks the log Redis holds against the one delivered from, and decides where delivery continues:
+   * - first contact: from the current end (`onEvent` receives events committed from now on);
+   * - same epoch, and the entry at `#lastSeq` still there with the id delivered: from `#lastSeq`;
+   * - same epoch but Redis lost what was delivered (its seq went back, or the entry at `#lastSeq`
+   *   is gone or another one): the log diverged. Rotate the epoch in Redis (only if it still is the
+   *   one seen, so instances agree on one new log) and continue as below;
+   * - another epoch: from its first seq, so that nothing committed in it before this instance
+   *   noticed is skipped; `onReset` first.
    */
   async #sync(): Promise<void> {
-    const { epoch, seq } = await this.#store.sync(this.#conn.cmd);
+    const cmd = this.#conn.cmd;
+    let state = await this.#store.inspect(cmd, this.#lastSeq);
     if (this.#closed) return;
-    const from = this.#mode;
-    if (from === 'shared' && epoch === this.#epoch && seq >= this.#lastSeq) {
+    if (state.epoch === null) {
+      await this.#store.create(cmd);
+      state = await this.#store.inspect(cmd, this.#lastSeq);
+      if (this.#closed) return;
+    }
+    const epoch = state.epoch!;
+    if (this.#epoch === '') {
+      this.#epoch = epoch;
+      this.#lastSeq = state.seq;
+      this.#lastId = null;
       this.#synced = true;
+      this.#logger.info(`Redis: on the shared log, epoch ${epoch}, delivering after seq ${state.seq}`);
+      // Clients that connected before Redis was reachable hold no valid position: make them resume.
+      if (this.#loop) this.#reset('epoch_changed');
       return;
     }
-    this.#mode = 'shared';
+    if (epoch === this.#epoch) {
+      // The entry is gone because the stream was trimmed (or expired) past it, not because Redis lost it.
+      const trimmed = state.idAt === null && (state.firstSeq === null || state.firstSeq > this.#lastSeq);
+      const same = this.#lastSeq === 0 || this.#lastId === null || state.idAt === this.#lastId || trimmed;
+      if (state.seq >= this.#lastSeq && same) {
+        this.#synced = true;
+        return;
+      }
+      this.#logger.warn(`Redis: the log lost events this instance delivered (seq ${this.#lastSeq}, Redis at ${state.seq}): starting a new epoch`);
+      await this.#store.rotate(cmd, epoch);
+      const now = await this.#store.inspect(cmd, 0);
+      if (this.#closed) return;
+      if (now.epoch === null) throw new Error('the log vanished during its rotation');
+      this.#switchTo(now.epoch);
+      return;
+    }
+    this.#switchTo(epoch);
+  }
+
+  #switchTo(epoch: string): void {
     this.#epoch = epoch;
-    this.#lastSeq = from === 'shared' ? 0 : seq;
-    this.#local = undefined;
+    this.#lastSeq = 0;
+    this.#lastId = null;
     this.#synced = true;
-    if (from === 'new') return;
-    this.#logger.info(`Redis: on the shared log, epoch ${epoch}, delivering after seq ${this.#lastSeq}`);
+    this.#logger.info(`Redis: the log is now epoch ${epoch}; delivering it from its start`);
     this.#reset('epoch_changed');
   }
 
   /** The one delivery loop: waits for Redis, syncs, reads the stream; backs off after errors. */
   async #run(): Promise<void> {
     let delay = 0;
-    while (this.#mode !== 'closed') {
+    while (!this.#closed) {
       await this.#conn.whenReady(delay);
       if (this.#closed) return;
       try {
@@ -335,11 +435,11 @@ export class RedisEventLog implements EventLog {
     }
   }
 
-  /** Delivers stream entries after `#lastSeq` until the mode or the epoch changes. */
+  /** Delivers stream entries after `#lastSeq` until the epoch changes (then returns to resync). */
   async #readStream(): Promise<void> {
-    while (this.#mode === 'shared') {
+    while (!this.#closed) {
       // A reply overdue by more than the command timeout means Redis hangs: report it in status().
-      const watchdog = setTimeout(() => (this.#stalled = true), READ_BLOCK_MS + this.#timeout);
+      const watchdog = setTimeout(() => (this.#stalled = true), READ_BLOCK_MS + this.#timeout / 2);
       let reply: [string, RawEntry[]][] | null;
       try {
         reply = await this.#conn.reader.sendCommand<[string, RawEntry[]][] | null>(
@@ -350,22 +450,23 @@ export class RedisEventLog implements EventLog {
         clearTimeout(watchdog);
         this.#stalled = false;
       }
-      if (this.#mode !== 'shared') return;
+      if (this.#closed) return;
       if (!reply) {
         // Idle: check that Redis still holds our epoch (a flushed Redis restarts at seq 1).
         const current = await this.#store.currentEpoch(this.#conn.reader);
         if (current !== this.#epoch) return;
         continue;
       }
-      for (const { seq, epoch, event } of parseEntries(reply[0]?.[1] ?? [], this.#logger)) {
+      for (const { seq, epoch, id, event } of parseEntries(reply[0]?.[1] ?? [], this.#logger)) {
         if (epoch !== this.#epoch) return; // the log was recreated: resync
         if (seq !== this.#lastSeq + 1) {
           this.#logger.warn(`Redis: fell behind the stream, seqs ${this.#lastSeq + 1}..${seq - 1} skipped`);
           this.#reset('gap');
         }
         this.#lastSeq = seq;
+        this.#lastId = id ?? null;
         if (event) this.#deliver(event);
-        if (this.#mode !== 'shared') return;
+        if (this.#closed) return;
       }
     }
   }
