@@ -9,17 +9,30 @@
  * after `lastSent` only) before the session goes live.
  */
 import { CloseCode, ErrorCode, type StreamPosition } from '../protocol/index.js';
-import type { HistoryRead } from './log/types.js';
+import type { HistoryRead, SequencedEvent } from './log/types.js';
 import type { ReplayState, Session } from './session.js';
 
-/** Events read from the log per page. */
+/** Events read from the log per page... */
 export const REPLAY_PAGE_SIZE = 100;
+/**
+ * ...and about this many bytes of data (at least one event): one page is written before the next
+ * is read, so a resuming reader's backlog stays far below `maxBufferedBytes` whatever the event size.
+ */
+export const REPLAY_PAGE_BYTES = 256 * 1024;
+
+/** Whether a page is the last one (shorter than a full page both in count and in bytes). */
+function isTail(events: readonly SequencedEvent[]): boolean {
+  if (events.length >= REPLAY_PAGE_SIZE) return false;
+  let bytes = 0;
+  for (const e of events) bytes += e.json?.length ?? 0;
+  return bytes < REPLAY_PAGE_BYTES;
+}
 
 const reasonOf = (r: HistoryRead): string => (r.ok ? '' : r.reason);
 
 async function read(session: Session, epoch: string, after: number): Promise<HistoryRead> {
   try {
-    return await session.ctx.log.readAfter(epoch, after, REPLAY_PAGE_SIZE);
+    return await session.ctx.log.readAfter(epoch, after, REPLAY_PAGE_SIZE, REPLAY_PAGE_BYTES);
   } catch (err) {
     session.ctx.options.logger?.warn('sigmax-ws: history read failed', err);
     return { ok: false, reason: 'unavailable' };
@@ -103,7 +116,7 @@ async function run(
       });
       if (!written || session.replay !== replay) return;
     }
-    if (page.events.length < REPLAY_PAGE_SIZE) {
+    if (isTail(page.events)) {
       if (replay.queue === null) {
         replay.queue = []; // buffering: live events are queued from now on; one more read
       } else {

@@ -280,3 +280,21 @@ describe('resume edge cases', () => {
     await c.waitFor((f) => f.seq === 4);
   });
 });
+
+describe('replay pages bounded by bytes', () => {
+  it('fully replays 1500 events of 20 KB to a reader paused 1.5 s (not closed as a slow consumer)', async () => {
+    const server = await startServer({ historySize: 2000 });
+    const big = 'x'.repeat(20_000);
+    for (let i = 1; i <= 1500; i++) await server.publish('alert', { message: `${i}:${big}` });
+    const c = await connect(server);
+    const socket = (c.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    c.send({ type: 'subscribe', data: { topics: ['alerts'], since: { epoch: server.epoch, seq: 0 } } });
+    socket.pause(); // the reader stops reading: the server's writes back up
+    await new Promise((r) => setTimeout(r, 1500));
+    socket.resume();
+    await c.waitFor((f) => f.seq === 1500, 20_000);
+    const seqs = c.frames.filter((f) => f.seq !== undefined).map((f) => f.seq);
+    expect(seqs).toEqual(Array.from({ length: 1500 }, (_, i) => i + 1));
+    expect(c.frames.some((f) => f.type === 'error')).toBe(false);
+  }, 30_000);
+});
