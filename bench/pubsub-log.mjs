@@ -25,8 +25,10 @@ export class PubSubLog {
       onEvent({ ...e, topic: EVENT_TOPIC[e.type], seq: ++this.#seq });
     });
   }
-  async append(event) {
-    await this.#pub.publish(this.channel, JSON.stringify(event));
+  async append(events) {
+    // Pipelined: node-redis writes concurrent commands without waiting for each reply.
+    await Promise.all(events.map((e) => this.#pub.publish(this.channel, `{"type":"${e.type}","data":${e.json ?? JSON.stringify(e.data)},"timestamp":"${e.timestamp}"}`)));
+    return events.map(() => ({ seq: 0, duplicate: false }));
   }
   async readAfter() {
     return { ok: false, reason: 'unavailable' };

@@ -4,6 +4,7 @@
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { closeClients, fmt, marketUpdate, median, openClients, startServer } from './lib.mjs';
+import { redisPublish } from './redis-publish.mjs';
 
 const only = new Set(process.argv.slice(2));
 const want = (name) => only.size === 0 || only.has(name);
@@ -159,29 +160,7 @@ async function publish() {
   };
   await pair('memory, sequence + history 1000', () => ({ historySize: 1000 }), () => ({ historySize: 0 }), 20_000, 'history off (WS_HISTORY_SIZE=0)');
 
-  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const { createClient } = await import('redis');
-  const redis = createClient({ url: redisUrl, socket: { connectTimeout: 1000, reconnectStrategy: false } });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-  } catch {
-    report('publish', 'redis', `skipped: no Redis at ${redisUrl}`);
-    return;
-  }
-  const prefix = `bench:${process.pid}:${Date.now()}`;
-  try {
-    await pair(
-      'redis, shared sequence + history (RedisEventLog)',
-      (r) => ({ redisUrl, redisKeyPrefix: `${prefix}:seq${r}`, historySize: 1000 }),
-      (r) => ({ redisUrl, redisKeyPrefix: `${prefix}:ps${r}`, log: 'pubsub' }),
-      5000,
-      'plain PUBLISH/SUBSCRIBE fan-out (SIGMAX 2.0 style)',
-    );
-  } finally {
-    for await (const keys of redis.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 })) if (keys.length) await redis.del(keys);
-    await redis.quit();
-  }
+  await redisPublish(report); // bench/redis-publish.mjs
 }
 
 /** Time from a killed server (restarted at once on the same port) to a client whose subscriptions are restored. */

@@ -38,6 +38,8 @@ export interface SigmaxServerOptions {
   eventLog?: EventLog | undefined;
   /** Prefix of the Redis keys and channels of the event log. @default 'sigmax' */
   redisKeyPrefix?: string | undefined;
+  /** Also publish every event on `<redisKeyPrefix>:broadcast` in the SIGMAX 2.0 format, for its instances and consumers. @default true */
+  redisBridge?: boolean | undefined;
   /** Events retained for resume. `0` disables history. @default 1000 */
   historySize?: number | undefined;
   /** How long (ms) events are retained for resume. @default 300000 */
@@ -77,6 +79,7 @@ export const DEFAULTS = {
   connectionTimeout: 60_000,
   maxConnections: 1000,
   redisKeyPrefix: 'sigmax',
+  redisBridge: true,
   historySize: 1000,
   historyTtl: 300_000,
   maxBodySize: 1_048_576,
@@ -201,6 +204,7 @@ export function loadConfigFromEnv(env: Env = process.env): SigmaxServerOptions {
     apiKeys: envList(env, 'WS_API_KEYS'),
     publishToken: env.WS_PUBLISH_TOKEN?.trim() || undefined,
     demo: envBool(env, 'WS_DEMO'),
+    redisBridge: envBool(env, 'WS_REDIS_BRIDGE'),
     historySize: envNumber(env, 'WS_HISTORY_SIZE', { integer: true, min: 0 }),
     historyTtl: envSeconds(env, 'WS_HISTORY_TTL'),
     maxMessageSize: envNumber(env, 'WS_MAX_MESSAGE_SIZE', { integer: true, min: 64 }),

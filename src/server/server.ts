@@ -184,6 +184,7 @@ export class SigmaxServer {
       return new RedisEventLog({
         url: o.redisUrl,
         keyPrefix: o.redisKeyPrefix,
+        bridge: o.redisBridge,
         historySize: o.historySize,
         historyTtl: o.historyTtl,
         logger: o.logger,

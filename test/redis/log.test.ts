@@ -214,6 +214,79 @@ describe.skipIf(!redisUp)('RedisEventLog on a real Redis', () => {
     expect(await redis.xLen(`{${prefix}}:events`)).toBe(1);
   });
 
+  it('bridges our events out in the SIGMAX 2.0 format, and no instance ingests them back', async () => {
+    prefix = uniquePrefix();
+    const a = await open();
+    const b = await open();
+    const heard: string[] = [];
+    const sub = redis.duplicate();
+    sub.on('error', () => {});
+    await sub.connect();
+    try {
+      await sub.subscribe(`${prefix}:broadcast`, (m) => void heard.push(m));
+      await a.log.append([{ type: 'trade_executed', data: trade, timestamp: '2026-11-30T10:00:00.000Z' }]);
+      await waitFor(() => heard.length === 1 && b.rec.events.length === 1);
+      // what a SIGMAX 2.0 instance or Python consumer reads: {"topic", "message": {type, data, timestamp}} (+ our mark)
+      expect(JSON.parse(heard[0]!)).toEqual({
+        topic: 'executions',
+        message: { type: 'trade_executed', data: trade, timestamp: '2026-11-30T10:00:00.000Z' },
+        sigmax_ws: 1,
+      });
+      await b.log.append([alert(2)]); // a marker: whatever B would have re-ingested is there before it
+      await waitFor(() => a.rec.events.length === 2 && b.rec.events.length === 2);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(a.rec.seqs()).toEqual([1, 2]);
+      expect(b.rec.seqs()).toEqual([1, 2]);
+      expect(await redis.xLen(`{${prefix}}:events`)).toBe(2);
+      expect(heard).toHaveLength(2);
+    } finally {
+      sub.destroy();
+    }
+    // switched off: nothing is published
+    const c = await open({ bridge: false, keyPrefix: `${prefix}:quiet` });
+    const quiet: string[] = [];
+    const sub2 = redis.duplicate();
+    sub2.on('error', () => {});
+    await sub2.connect();
+    try {
+      await sub2.subscribe(`${prefix}:quiet:broadcast`, (m) => void quiet.push(m));
+      await c.log.append([alert(3)]);
+      await waitFor(() => c.rec.events.length === 1);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(quiet).toEqual([]);
+    } finally {
+      sub2.destroy();
+      await deleteKeys(redis, `${prefix}:quiet`);
+    }
+  });
+
+  it('mixed fleet: the original SIGMAX double publish (two topics) is sequenced once; a genuine repeat is not dropped', async () => {
+    prefix = uniquePrefix();
+    const a = await open();
+    const b = await open();
+    const analysis = { symbol: 'BTC/USDT', decision: 'buy', confidence: 0.8, bull_score: 0.7, bear_score: 0.2 };
+    const message = { type: 'analysis_update', data: analysis, timestamp: '2026-11-30T10:00:00.000000' };
+    // SIGMAX 2.0 publishes one analysis_update for topic `analysis` and again for `symbol:BTC/USDT`
+    await redis.publish(`${prefix}:broadcast`, JSON.stringify({ topic: 'analysis', message }));
+    await redis.publish(`${prefix}:broadcast`, JSON.stringify({ topic: 'symbol:BTC/USDT', message }));
+    await waitFor(() => a.rec.events.length >= 1 && b.rec.events.length >= 1);
+    // the same content again later (another timestamp) is a new event
+    const again = { ...message, timestamp: '2026-11-30T10:00:05.000000' };
+    await redis.publish(`${prefix}:broadcast`, JSON.stringify({ topic: 'analysis', message: again }));
+    await redis.publish(`${prefix}:broadcast`, JSON.stringify({ topic: 'symbol:BTC/USDT', message: again }));
+    await waitFor(() => a.rec.events.length >= 2 && b.rec.events.length >= 2);
+    await b.log.append([alert(9)]); // marker
+    await waitFor(() => a.rec.events.length >= 3 && b.rec.events.length >= 3);
+    await new Promise((r) => setTimeout(r, 100));
+    for (const x of [a, b]) {
+      expect(x.rec.events.map((e) => [e.seq, e.type, e.timestamp])).toEqual([
+        [1, 'analysis_update', message.timestamp],
+        [2, 'analysis_update', again.timestamp],
+        [3, 'alert', expect.any(String)],
+      ]);
+    }
+  });
+
   it('ignores invalid legacy messages with a warning', async () => {
     prefix = uniquePrefix();
     const a = await open();

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { EVENT_TOPIC } from '../../protocol/index.js';
 import { serialise } from '../publish.js';
+import { sequencedEvent } from './event.js';
 import type { AppendResult, EventLog, HistoryRead, NewEvent, SequencedEvent } from './types.js';
 
 /** Options of {@link MemoryEventLog}. */
@@ -69,7 +70,7 @@ export class MemoryEventLog implements EventLog {
       }
       const json = jsons[i]!;
       // The log keeps the bytes and its own copy, never the caller's object.
-      const sequenced: SequencedEvent = { type: e.type, data: JSON.parse(json), timestamp: e.timestamp, topic: EVENT_TOPIC[e.type], seq: ++this.#lastSeq, json };
+      const sequenced = sequencedEvent(e.type, EVENT_TOPIC[e.type], e.timestamp, ++this.#lastSeq, json);
       if (this.#size > 0) {
         if (this.#count === this.#size) this.#dropOldest();
         this.#ring[(this.#head + this.#count) % this.#size] = { event: sequenced, at: this.#now(), id: e.id };

@@ -1,6 +1,7 @@
 /** Decoding of the event log's stream entries (as returned by `XRANGE`/`XREAD` over RESP2). */
 import { isPublishedEventType } from '../../protocol/index.js';
 import type { SequencedEvent } from './types.js';
+import { sequencedEvent } from './event.js';
 import type { LogSink } from './redis-connections.js';
 
 /** `[id, [field, value, field, value, …]]` */
@@ -21,14 +22,17 @@ export function parseEntries(raw: readonly RawEntry[], logger: LogSink): Entry[]
   const out: Entry[] = [];
   for (const [id, fields] of raw) {
     const seq = Number.parseInt(id, 10);
-    const f: Record<string, string> = {};
-    for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
+    // The append script writes the fields in this order: read them by position, by name otherwise.
+    const f: Partial<Record<string, string>> =
+      fields.length === 14 && fields[0] === 'ep' && fields[8] === 'd' && fields[12] === 'id'
+        ? { ep: fields[1], ty: fields[3], tp: fields[5], ts: fields[7], d: fields[9], id: fields[13] }
+        : {};
+    if (f.ep === undefined) for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
     let event: SequencedEvent | undefined;
     try {
       const type = f.ty ?? '';
       if (!isPublishedEventType(type)) throw new Error(`unknown type ${JSON.stringify(type)}`);
-      const json = f.d ?? 'null';
-      event = { type, topic: f.tp ?? '', timestamp: f.ts ?? '', data: JSON.parse(json) as unknown, seq, json };
+      event = sequencedEvent(type, f.tp ?? '', f.ts ?? '', seq, f.d ?? 'null');
     } catch (err) {
       logger.warn(`Redis: undecodable stream entry ${id}: ${String(err)}`);
     }

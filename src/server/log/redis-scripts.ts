@@ -75,7 +75,9 @@ return ARGV[2]
 /**
  * Appends a batch. KEYS: log, events, then one id key per event.
  * ARGV: candidateEpoch, storeSize, storeMs, idTtlMs, channel ('' = no bridge), then per event
- * 6 values: type, topic, timestamp, dataJson, id, bridgeMessage ('' = not bridged).
+ * 6 values: type, topic, timestamp, dataJson, id, bridge ('1': also PUBLISH it on the channel in the
+ * SIGMAX 2.0 format `{"topic","message":{"type","data","timestamp"}}`, marked `"sigmax_ws":1`; the
+ * type, topic and timestamp of a bridged event need no JSON escaping: the caller checks it).
  * Returns `{epoch, r1, r2, …}`: `r` > 0 the new seq; `-seq` a duplicate id (seq in this epoch, or 0).
  *
  * Trimming: by size with `MAXLEN ~ storeSize`; by time, expired entries are removed from the head
@@ -106,7 +108,10 @@ for i = 0, n - 1 do
     redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], string.format('%d-0', seq),
       'ep', epoch, 'ty', ARGV[b + 1], 'tp', ARGV[b + 2], 'ts', ARGV[b + 3], 'd', ARGV[b + 4], 't', nowText, 'id', ARGV[b + 5])
     redis.call('SET', idKey, epoch .. ' ' .. seq, 'PX', ARGV[4])
-    if ARGV[5] ~= '' and ARGV[b + 6] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[b + 6]) end
+    if ARGV[5] ~= '' and ARGV[b + 6] == '1' then
+      redis.call('PUBLISH', ARGV[5], '{"topic":"' .. ARGV[b + 2] .. '","message":{"type":"' .. ARGV[b + 1] .. '","data":' .. ARGV[b + 4] ..
+        ',"timestamp":"' .. ARGV[b + 3] .. '"},"sigmax_ws":1}')
+    end
     out[#out + 1] = seq
   end
 end

@@ -46,8 +46,11 @@ export interface StoreEvent {
   bridge: boolean;
 }
 
-/** Marks the messages our instances bridge out, so that none of them ingests them back. */
+/** Marks the messages our instances bridge out (`…,"sigmax_ws":1}`), so that none of them ingests them back. */
 export const BRIDGE_MARK = 'sigmax_ws';
+export const BRIDGE_SUFFIX = `,"${BRIDGE_MARK}":1}`;
+/** Strings that JSON writes as they are (ISO timestamps, event types, topics). */
+const PLAIN = /^[\w:.+-]*$/;
 
 /** What {@link RedisLogStore.inspect} reports. */
 export interface LogState {
@@ -112,10 +115,9 @@ export class RedisLogStore {
     const args = [randomUUID(), this.#storeSize, this.#storeMs, this.#idTtl, this.#o.bridge ? this.keys.channel : ''];
     for (const e of events) {
       keys.push(this.keys.id + e.id);
-      const message = this.#o.bridge && e.bridge
-        ? `{"topic":${JSON.stringify(e.topic)},"message":{"type":${JSON.stringify(e.type)},"data":${e.json},"timestamp":${JSON.stringify(e.timestamp)}},"${BRIDGE_MARK}":1}`
-        : '';
-      args.push(e.type, e.topic, e.timestamp, e.json, e.id, message);
+      // The script builds the bridged message by concatenation: only for strings JSON needs not escape.
+      const bridge = this.#o.bridge && e.bridge && PLAIN.test(e.timestamp) && PLAIN.test(e.type) && PLAIN.test(e.topic);
+      args.push(e.type, e.topic, e.timestamp, e.json, e.id, bridge ? '1' : '');
     }
     const reply = await runScript<[string, ...number[]]>(client, this.#scripts.append, keys, args, this.#o.timeout);
     return reply.slice(1).map(Number);

@@ -27,7 +27,7 @@ import { EventLogUnavailableError } from '../errors.js';
 import { serialise } from '../publish.js';
 import type { AppendResult, EventLog, HistoryRead, NewEvent, SequencedEvent } from './types.js';
 import { RedisConnections, SILENT, type LogSink } from './redis-connections.js';
-import { BRIDGE_MARK, RedisLogStore, type StoreEvent } from './redis-store.js';
+import { BRIDGE_MARK, BRIDGE_SUFFIX, RedisLogStore, type StoreEvent } from './redis-store.js';
 import { RedisTimeoutError, withTimeout } from './redis-scripts.js';
 import { parseLegacyMessage } from './redis-legacy.js';
 import { parseEntries, type RawEntry } from './redis-entries.js';
@@ -324,6 +324,7 @@ export class RedisEventLog implements EventLog {
   }
 
   async #ingest(raw: string): Promise<void> {
+    if (raw.endsWith(BRIDGE_SUFFIX)) return; // bridged out by one of our instances: already in the log
     const parsed = parseLegacyMessage(raw, BRIDGE_MARK);
     if (!parsed.ok) {
       if (parsed.reason !== 'own') this.#logger.warn(`Redis: ignored a message on ${this.#store.keys.channel}: ${parsed.reason}`);

@@ -1,0 +1,59 @@
+// Section `redis-publish` of `npm run bench`: publish throughput on Redis, against a pipelined plain
+// PUBLISH/SUBSCRIBE of the same events measured in the same run (SIGMAX 2.0's fan-out: no shared
+// sequence, no history, no resume). Each event is published on instance A with 50 publish() calls in
+// flight, and counted once it has been delivered (handed to the fan-out) — on A, and on another
+// instance B sharing the log.
+import { fmt, median, startServer } from './lib.mjs';
+
+const COUNT = 20_000;
+const RUNS = 3;
+
+async function once(options, count, across) {
+  const a = await startServer('sigmax', options);
+  const b = across ? await startServer('sigmax', options) : undefined;
+  try {
+    const t0 = performance.now();
+    await a.call('publishAwait', { count, burst: 50 });
+    await (b ?? a).call('delivered', { count });
+    return (count / (performance.now() - t0)) * 1000;
+  } finally {
+    await a.stop();
+    await b?.stop();
+  }
+}
+
+/** @param {(section: string, metric: string, value: string, baseline?: string) => void} report */
+export async function redisPublish(report) {
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const { createClient } = await import('redis');
+  const redis = createClient({ url: redisUrl, socket: { connectTimeout: 1000, reconnectStrategy: false } });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+  } catch {
+    report('publish', 'redis', `skipped: no Redis at ${redisUrl}`);
+    return;
+  }
+  const prefix = `bench:${process.pid}:${Date.now()}`;
+  try {
+    for (const across of [false, true]) {
+      const ours = [], plain = [];
+      for (let r = 0; r < RUNS; r++) {
+        const p = `${prefix}:${across ? 'x' : 'o'}${r}`;
+        plain.push(await once({ redisUrl, redisKeyPrefix: `${p}:ps`, log: 'pubsub' }, COUNT, across));
+        ours.push(await once({ redisUrl, redisKeyPrefix: `${p}:seq`, historySize: 1000 }, COUNT, across));
+      }
+      report(
+        'publish',
+        `redis, shared sequence + history, delivered on ${across ? 'another instance' : 'the publishing instance'}: events/s (${COUNT})`,
+        `${fmt(median(ours), 0)}/s`,
+        `pipelined plain PUBLISH/SUBSCRIBE ${fmt(median(plain), 0)}/s, ratio ${fmt(median(ours) / median(plain), 2)}`,
+      );
+    }
+  } finally {
+    for (const match of [`${prefix}:*`, `{${prefix}:*`]) {
+      for await (const keys of redis.scanIterator({ MATCH: match, COUNT: 1000 })) if (keys.length) await redis.del(keys);
+    }
+    await redis.quit();
+  }
+}
