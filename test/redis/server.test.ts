@@ -148,4 +148,30 @@ describe.skipIf(!redisUp)('two SigmaxServer instances on one Redis', () => {
     const healthAfter = await (await fetch(`http://127.0.0.1:${a.port}/health`)).json();
     expect(healthAfter).toMatchObject({ status: 'ok', redis: { connected: true } });
   });
+
+  it('POST /api/events is all or none: a batch Redis refuses appends nothing; its retry appends all three, once', async () => {
+    const priv = new PrivateRedis();
+    privates.push(priv);
+    await priv.start();
+    prefix = '';
+    const a = await serve({ redisUrl: priv.url, redisKeyPrefix: 'atomic', publishToken: 'tok' });
+    const c = await client(a);
+    const body = JSON.stringify([1, 2, 3].map((i) => ({ type: 'trade_executed', data: trade(`b${i}`), id: `batch-${i}` })));
+    const post = () =>
+      fetch(`http://127.0.0.1:${a.port}/api/events`, { method: 'POST', headers: { authorization: 'Bearer tok', 'content-type': 'application/json' }, body });
+    const admin = await testClient(priv.url);
+    try {
+      await admin.sendCommand(['CONFIG', 'SET', 'maxmemory', '1mb']);
+      const refused = await post();
+      expect(refused.status).toBe(503);
+      expect(await refused.json()).toMatchObject({ code: 'EVENT_LOG_UNAVAILABLE', outcome: 'not_appended' });
+      await admin.sendCommand(['CONFIG', 'SET', 'maxmemory', '0']);
+    } finally {
+      admin.destroy();
+    }
+    expect(await (await post()).json()).toEqual({ accepted: 3, duplicates: 0, seqs: [1, 2, 3] });
+    expect(await (await post()).json()).toEqual({ accepted: 3, duplicates: 3, seqs: [1, 2, 3] });
+    await settle(a, [c], 'atomic');
+    expect(c.events('trade_executed').map((f) => [f.seq, f.data.proposal_id])).toEqual([[1, 'prop_b1'], [2, 'prop_b2'], [3, 'prop_b3']]);
+  });
 });

@@ -78,4 +78,44 @@ describe('MemoryEventLog', () => {
     await expect(log.append([ev(2)])).rejects.toThrow(/closed/);
     expect(seen).toHaveLength(1);
   });
+
+  it('keeps the bytes and its own copy, never the caller\'s object', async () => {
+    const { log, seen } = await filled(0);
+    const data = { message: 'original', nested: { v: 1 } };
+    await log.append([{ type: 'alert', data, timestamp: new Date(0).toISOString() }]);
+    data.message = 'mutated';
+    data.nested.v = 2;
+    const r = await log.readAfter(log.epoch, 0, 10);
+    expect(r.ok && r.events[0]!.data).toEqual({ message: 'original', nested: { v: 1 } });
+    expect(r.ok && r.events[0]!.json).toBe('{"message":"original","nested":{"v":1}}');
+    expect(seen[0]!.data).not.toBe(data);
+  });
+
+  it('appends a batch all or nothing: one event JSON cannot hold (a BigInt) appends none', async () => {
+    const { log, seen } = await filled(1);
+    const bad = { type: 'alert' as const, data: { message: 'x', big: 1n }, timestamp: new Date(0).toISOString() };
+    await expect(log.append([ev(2), bad, ev(3)])).rejects.toMatchObject({ code: 'INVALID_EVENT' });
+    expect(log.status().lastSeq).toBe(1);
+    expect(seen.map((e) => e.seq)).toEqual([1]);
+  });
+
+  it('honours event ids within its window: the same id is appended once', async () => {
+    const { log, seen } = await filled(0, { historySize: 3 });
+    const once = { ...ev(1), id: 'x' };
+    expect(await log.append([once, once])).toEqual([{ seq: 1, duplicate: false }, { seq: 1, duplicate: true }]);
+    expect(await log.append([once])).toEqual([{ seq: 1, duplicate: true }]);
+    expect(seen.map((e) => e.seq)).toEqual([1]);
+    // once the event has left the history window, its id is forgotten
+    await log.append([ev(2), ev(3), ev(4)]);
+    expect(await log.append([once])).toEqual([{ seq: 5, duplicate: false }]);
+  });
+
+  it('bounds a page by bytes as well as by count (at least one event)', async () => {
+    const { log } = await filled(0);
+    await log.append(Array.from({ length: 5 }, (_, i) => ({ ...ev(i), data: { message: 'x'.repeat(1000) } })));
+    const r = await log.readAfter(log.epoch, 0, 100, 2500);
+    expect(r.ok && r.events.map((e) => e.seq)).toEqual([1, 2, 3]);
+    const one = await log.readAfter(log.epoch, 0, 100, 1);
+    expect(one.ok && one.events.length).toBe(1);
+  });
 });
