@@ -350,20 +350,23 @@ describe.skipIf(!redisUp)('RedisEventLog on a real Redis', () => {
   it('appends an event id once: a retry after a lost reply resolves as a duplicate', async () => {
     prefix = uniquePrefix();
     const s = script(APPEND_SCRIPT);
-    const keys = (id: string) => [`{${prefix}}:log`, `{${prefix}}:events`, `{${prefix}}:id:${id}`];
+    // ids live in time buckets: KEYS[3] the current one, KEYS[4] the previous one
+    const keys = (bucket: number) => [`{${prefix}}:log`, `{${prefix}}:events`, `{${prefix}}:ids:${bucket}`, `{${prefix}}:ids:${bucket - 1}`];
     const args = (id: string) => ['E1', '1000', '60000', '60000', '', 'alert', 'alerts', 'ts', '{}', id, ''];
-    expect(await runScript(redis, s, keys('id-1'), args('id-1'))).toEqual(['E1', 1]);
-    expect(await runScript(redis, s, keys('id-1'), args('id-1'))).toEqual(['E1', -1]); // known: not appended again
-    expect(await runScript(redis, s, keys('id-2'), args('id-2'))).toEqual(['E1', 2]);
-    expect(await redis.xLen(`{${prefix}}:events`)).toBe(2);
+    expect(await runScript(redis, s, keys(1), args('id-1'))).toEqual(['E1', 1]);
+    expect(await runScript(redis, s, keys(1), args('id-1'))).toEqual(['E1', -1]); // known: not appended again
+    expect(await runScript(redis, s, keys(2), args('id-1'))).toEqual(['E1', -1]); // still known in the next bucket
+    expect(await runScript(redis, s, keys(3), args('id-1'))).toEqual(['E1', 2]); // forgotten two buckets later
+    expect(await runScript(redis, s, keys(3), args('id-2'))).toEqual(['E1', 3]);
+    expect(await redis.xLen(`{${prefix}}:events`)).toBe(3);
     // through the log: the same id twice, in one batch and in another call
     const a = await open();
     const e = { ...alert(7), id: 'same' };
-    expect(await a.log.append([e, e])).toEqual([{ seq: 3, duplicate: false }, { seq: 3, duplicate: true }]);
-    expect(await a.log.append([e])).toEqual([{ seq: 3, duplicate: true }]);
+    expect(await a.log.append([e, e])).toEqual([{ seq: 4, duplicate: false }, { seq: 4, duplicate: true }]);
+    expect(await a.log.append([e])).toEqual([{ seq: 4, duplicate: true }]);
     await waitFor(() => a.rec.events.length === 1);
     await new Promise((r) => setTimeout(r, 100));
-    expect(a.rec.seqs()).toEqual([3]);
+    expect(a.rec.seqs()).toEqual([4]);
   });
 
   it('refuses append before start and after close, and close is idempotent', async () => {

@@ -8,8 +8,9 @@
  * - `{P}:events`  stream; entry id `${seq}-0` (stream id == seq, so `XRANGE` seeks by seq),
  *                 fields `ep` epoch, `ty` type, `tp` topic, `ts` timestamp, `d` JSON data,
  *                 `t` Redis time (ms) of the append, `id` the event id;
- * - `{P}:id:<id>` `"<epoch> <seq>"` of an appended event id (idempotent appends), expiring with
- *                 the history window.
+ * - `{P}:ids:<n>` hash id → `"<epoch> <seq>"` of the events appended in time bucket `n` (buckets of
+ *                 `idTtl` ms; an append checks the current and the previous bucket, so an id is
+ *                 remembered between one and two `idTtl`); each expires two `idTtl` after its last write.
  *
  * The scripts that write are Redis 7 "shebang" scripts without the `allow-oom` flag: Redis refuses
  * them *before* they run when it is out of memory (`maxmemory` + `noeviction`) or a read-only
@@ -73,14 +74,14 @@ return ARGV[2]
 `;
 
 /**
- * Appends a batch. KEYS: log, events, then one id key per event.
+ * Appends a batch. KEYS: log, events, ids (this time bucket's), ids (the previous bucket's).
  * ARGV: candidateEpoch, storeSize, storeMs, idTtlMs, channel ('' = no bridge), then per event
  * 6 values: type, topic, timestamp, dataJson, id, bridge ('1': also PUBLISH it on the channel in the
  * SIGMAX 2.0 format `{"topic","message":{"type","data","timestamp"}}`, marked `"sigmax_ws":1`; the
  * type, topic and timestamp of a bridged event need no JSON escaping: the caller checks it).
  * Returns `{epoch, r1, r2, …}`: `r` > 0 the new seq; `-seq` a duplicate id (seq in this epoch, or 0).
  *
- * Trimming: by size with `MAXLEN ~ storeSize`; by time, expired entries are removed from the head
+ * Trimming: by size with `XTRIM MAXLEN ~ storeSize` once per batch; by time, expired entries are removed from the head
  * (bounded work per call), and the stream key expires `storeMs` after the last append.
  */
 export const APPEND_SCRIPT = `#!lua
@@ -98,16 +99,16 @@ local out = {epoch}
 local n = (#ARGV - 5) / 6
 for i = 0, n - 1 do
   local b = 5 + i * 6
-  local idKey = KEYS[3 + i]
-  local prev = redis.call('GET', idKey)
+  local id = ARGV[b + 5]
+  local prev = redis.call('HGET', KEYS[3], id) or redis.call('HGET', KEYS[4], id)
   if prev then
     local pe, ps = string.match(prev, '^(%S+) (%d+)$')
     if pe == epoch then out[#out + 1] = -tonumber(ps) else out[#out + 1] = 0 end
   else
     seq = seq + 1
-    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], string.format('%d-0', seq),
+    redis.call('XADD', KEYS[2], string.format('%d-0', seq),
       'ep', epoch, 'ty', ARGV[b + 1], 'tp', ARGV[b + 2], 'ts', ARGV[b + 3], 'd', ARGV[b + 4], 't', nowText, 'id', ARGV[b + 5])
-    redis.call('SET', idKey, epoch .. ' ' .. seq, 'PX', ARGV[4])
+    redis.call('HSET', KEYS[3], id, epoch .. ' ' .. seq)
     if ARGV[5] ~= '' and ARGV[b + 6] == '1' then
       redis.call('PUBLISH', ARGV[5], '{"topic":"' .. ARGV[b + 2] .. '","message":{"type":"' .. ARGV[b + 1] .. '","data":' .. ARGV[b + 4] ..
         ',"timestamp":"' .. ARGV[b + 3] .. '"},"sigmax_ws":1}')
@@ -116,6 +117,8 @@ for i = 0, n - 1 do
   end
 end
 redis.call('HSET', KEYS[1], 'seq', seq)
+redis.call('PEXPIRE', KEYS[3], 2 * tonumber(ARGV[4]))
+redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', ARGV[2])
 local cutoff = now - tonumber(ARGV[3])
 local head = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
 local function entryTime(entry)

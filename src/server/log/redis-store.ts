@@ -79,7 +79,7 @@ export class RedisLogStore {
   constructor(options: StoreOptions) {
     const p = options.prefix;
     // The hash tag puts every key in one slot (one shard of a Cluster); the channel keeps SIGMAX 2.0's name.
-    this.keys = { log: `{${p}}:log`, events: `{${p}}:events`, id: `{${p}}:id:`, channel: `${p}:broadcast` };
+    this.keys = { log: `{${p}}:log`, events: `{${p}}:events`, id: `{${p}}:ids:`, channel: `${p}:broadcast` };
     this.#o = options;
     // Storage may exceed the configured history (readers need slack); readAfter enforces the window.
     this.#storeSize = String(Math.max(options.historySize, MIN_STORE_SIZE));
@@ -111,10 +111,10 @@ export class RedisLogStore {
 
   /** Appends a batch atomically; per event, its new seq (> 0) or `-seq` / 0 for an id already appended. */
   async append(client: CommandSender, events: readonly StoreEvent[]): Promise<number[]> {
-    const keys = [this.keys.log, this.keys.events];
+    const bucket = Math.floor(Date.now() / Number(this.#idTtl));
+    const keys = [this.keys.log, this.keys.events, `${this.keys.id}${bucket}`, `${this.keys.id}${bucket - 1}`];
     const args = [randomUUID(), this.#storeSize, this.#storeMs, this.#idTtl, this.#o.bridge ? this.keys.channel : ''];
     for (const e of events) {
-      keys.push(this.keys.id + e.id);
       // The script builds the bridged message by concatenation: only for strings JSON needs not escape.
       const bridge = this.#o.bridge && e.bridge && PLAIN.test(e.timestamp) && PLAIN.test(e.type) && PLAIN.test(e.topic);
       args.push(e.type, e.topic, e.timestamp, e.json, e.id, bridge ? '1' : '');
