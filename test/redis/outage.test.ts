@@ -140,6 +140,8 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
       await admin.sendCommand(['REPLICAOF', '127.0.0.1', '1']);
       await expect(a.log.append([alert(2), alert(3)])).rejects.toMatchObject({ outcome: 'not_appended', message: /READONLY/ });
       await admin.sendCommand(['REPLICAOF', 'NO', 'ONE']);
+      // healthy again without any publish: the reader probes whether Redis takes writes
+      await waitFor(() => a.log.status().connected, 5000, 'the log to report writes accepted again');
       expect(await a.log.append([alert(4)])).toEqual([{ seq: 2, duplicate: false }]);
       await waitFor(() => a.rec.events.length === 2);
       expect(a.rec.seqs()).toEqual([1, 2]);

@@ -114,8 +114,9 @@ export class RedisEventLog implements EventLog {
   #stalled = false;
   /** The log was checked since the reader last failed. */
   #synced = false;
-  /** Redis refused the last append (OOM, read-only); cleared by the next one it takes. */
+  /** Redis refused the last append (OOM, read-only); cleared by the next one it takes, or by a probe. */
   #refusing = false;
+  #probedAt = 0;
   /** Append calls waiting for a batch; script calls in flight; when the oldest one was sent. */
   #queue: PendingCall[] = [];
   #inFlight = 0;
@@ -436,6 +437,17 @@ export class RedisEventLog implements EventLog {
     }
   }
 
+  /** Whether Redis takes writes again (a write-flagged script it refuses under OOM / read-only, a no-op otherwise). */
+  async #probeWrites(): Promise<void> {
+    this.#probedAt = Date.now();
+    try {
+      await this.#store.create(this.#conn.cmd);
+      this.#refusing = false;
+    } catch {
+      // still refusing (or unreachable: status() reports that too)
+    }
+  }
+
   /** Delivers stream entries after `#lastSeq` until the epoch changes (then returns to resync). */
   async #readStream(): Promise<void> {
     while (!this.#closed) {
@@ -452,6 +464,7 @@ export class RedisEventLog implements EventLog {
         this.#stalled = false;
       }
       if (this.#closed) return;
+      if (this.#refusing && Date.now() - this.#probedAt >= READ_BLOCK_MS) void this.#probeWrites();
       if (!reply) {
         // Idle: check that Redis still holds our epoch (a flushed Redis restarts at seq 1).
         const current = await this.#store.currentEpoch(this.#conn.reader);
