@@ -40,8 +40,8 @@ export interface ServerContext {
   systemStatus(): EventDataMap['system_status'];
   portfolio(): EventDataMap['portfolio_update'];
   health(): Promise<EventDataMap['health_update']>;
-  /** Called once when a session's socket has closed. */
-  sessionClosed(session: Session): void;
+  /** Called once when a session's socket has closed (`code`: the close code, when known). */
+  sessionClosed(session: Session, code?: number): void;
   /**
    * Terminates `socket` if its close handshake has not completed shortly
    * (`drain`: shortly after it stops reading its backlog).

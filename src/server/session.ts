@@ -21,9 +21,9 @@ import type { Subscriber } from './hub.js';
 import { takeToken } from './limits.js';
 import type { SequencedEvent } from './log/types.js';
 import { resume } from './replay.js';
+import { SERVER_VERSION } from './version.js';
 
-/** Version announced in `connected.data.server_version`. */
-export const SERVER_VERSION = '0.1.0';
+export { SERVER_VERSION };
 
 const TEXT = { binary: false } as const;
 
@@ -340,12 +340,12 @@ export class Session implements Subscriber {
     this.socket.close(code, reason);
   }
 
-  /** Socket → session: the socket is closed; drop all state. */
-  closed(): void {
+  /** Socket → session: the socket is closed (with `code`, when known); drop all state. */
+  closed(code?: number): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.replay = null;
     this.ctx.hub.removeAll(this);
-    this.ctx.sessionClosed(this);
+    this.ctx.sessionClosed(this, code);
   }
 }
