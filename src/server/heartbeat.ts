@@ -55,7 +55,7 @@ export class Heartbeat {
     this.#sessions = sessions;
     this.#opts = opts;
     // Small slices: at most a few ms of work per tick even with tens of thousands of sockets.
-    this.#tickMs = Math.min(250, Math.max(10, opts.intervalMs / 100));
+    this.#tickMs = Math.min(250, Math.max(10, opts.intervalMs / 200));
   }
 
   start(): void {
