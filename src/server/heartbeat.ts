@@ -150,6 +150,8 @@ export class Heartbeat {
         this.onTimeout?.(s);
         continue;
       }
+      // A connection opened less than an interval ago needs no ping yet (it has just proven alive).
+      if (s.openedAt > now - intervalMs) continue;
       if (s.write((ping ??= Buffer.from(JSON.stringify({ type: 'ping', timestamp: new Date(now).toISOString() })))) && s.socket.readyState === OPEN) {
         s.socket.ping?.();
       }

@@ -93,6 +93,19 @@ describe('Heartbeat (unit, fake timers)', () => {
     hb.stop();
   });
 
+  it('does not ping a connection during its first interval (counters stay exact right after connect)', () => {
+    vi.useFakeTimers();
+    const s = Object.assign(fakeSession(Date.now()), { openedAt: Date.now() });
+    const hb = new Heartbeat(new Set([s]) as unknown as Set<Session>, { intervalMs: 1000, timeoutMs: 60_000, closeGraceMs: 100 });
+    hb.start();
+    vi.advanceTimersByTime(900);
+    expect(s.writes).toBe(0);
+    vi.advanceTimersByTime(2100);
+    expect(s.writes).toBeGreaterThanOrEqual(1);
+    expect(s.pings).toBe(s.writes);
+    hb.stop();
+  });
+
   it('a draining slow consumer is terminated only once its backlog stops shrinking for a whole grace', () => {
     vi.useFakeTimers();
     const hb = new Heartbeat(new Set(), { intervalMs: 1000, timeoutMs: 2000, closeGraceMs: 300 });
