@@ -1,7 +1,7 @@
 /** Decoding and validation of client messages (server side, with zod). Never throws on a peer's bytes. */
 import { decodeJson, type FrameIssue } from './codec.js';
 import { WSMessageType } from './constants.js';
-import { ClientMessageSchema, formatIssues, type ClientMessage } from './schemas.js';
+import { ClientMessageSchema, MAX_REQUEST_ID_LENGTH, formatIssues, withinCodePoints, type ClientMessage } from './schemas.js';
 import { isObject } from './shapes.js';
 
 export type ClientFrameResult =
@@ -16,6 +16,13 @@ function describeType(type: unknown): string {
   return type === null ? 'null' : Array.isArray(type) ? 'an array' : typeof type === 'undefined' ? 'none' : `a ${typeof type}`;
 }
 
+/** The `request_id` of a decoded message, when it is one that can be echoed (a string of at most 128 code points). */
+export function readRequestId(value: unknown): string | undefined {
+  if (!isObject(value)) return undefined;
+  const id = value.request_id;
+  return typeof id === 'string' && withinCodePoints(id, MAX_REQUEST_ID_LENGTH) ? id : undefined;
+}
+
 /** Decodes and validates a frame received from a client. */
 export function parseClientFrame(raw: unknown): ClientFrameResult {
   const decoded = decodeJson(raw);
@@ -24,7 +31,7 @@ export function parseClientFrame(raw: unknown): ClientFrameResult {
   if (!isObject(value)) {
     return { ok: false, issue: { code: 'INVALID_MESSAGE', message: 'Message must be a JSON object' } };
   }
-  const request_id = typeof value.request_id === 'string' && value.request_id.length <= 128 ? value.request_id : undefined;
+  const request_id = readRequestId(value);
   if (typeof value.type !== 'string' || !CLIENT_TYPES.has(value.type)) {
     return {
       ok: false,

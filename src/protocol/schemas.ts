@@ -52,7 +52,23 @@ export const StreamPositionSchema = /* @__PURE__ */ toZod(STREAM_POSITION);
 // Client → server
 // ---------------------------------------------------------------------------
 
-const requestId = /* @__PURE__ */ z.optional(/* @__PURE__ */ z.string().check(/* @__PURE__ */ z.maxLength(128)));
+/** Longest accepted `request_id`, in code points (not UTF-16 units: 128 emoji are accepted). */
+export const MAX_REQUEST_ID_LENGTH = 128;
+
+/** Whether `s` has at most `max` code points (no allocation in the common short case). */
+export function withinCodePoints(s: string, max: number): boolean {
+  if (s.length <= max) return true;
+  if (s.length > max * 2) return false;
+  let n = 0;
+  for (const _ of s) if (++n > max) return false;
+  return true;
+}
+
+const requestId = /* @__PURE__ */ z.optional(
+  /* @__PURE__ */ z.string().check(
+    /* @__PURE__ */ z.refine((s: string) => withinCodePoints(s, MAX_REQUEST_ID_LENGTH), { message: `Too long: at most ${MAX_REQUEST_ID_LENGTH} code points` }),
+  ),
+);
 
 export const SubscriptionDataSchema = /* @__PURE__ */ z.looseObject({
   topics: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.array(/* @__PURE__ */ z.unknown())),

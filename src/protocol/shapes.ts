@@ -184,6 +184,10 @@ export const EVENT_DATA_SHAPES = {
     'mode?': 's',
     'risk_profile?': 's',
     'uptime?': 'n',
+    /** SIGMAX 2.0: agent name → its status object. */
+    'agents?': {},
+    /** SIGMAX 2.0: the trading engine's state. */
+    'trading?': {},
     'subscriptions?': ['s'],
     'count?': 'n',
   },

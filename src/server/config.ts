@@ -2,8 +2,18 @@
  * Server options, their defaults and validation, and `loadConfigFromEnv`
  * (environment variables, durations in seconds with fractions allowed).
  */
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import { WS_PATH } from '../protocol/index.js';
 import { ConfigError } from './errors.js';
 import type { EventLog } from './log/types.js';
+
+/**
+ * Decides whether an upgrade request may connect. Return a principal (any truthy value: `true`, a user
+ * object…) to admit it; it is exposed as `principal` in `server.connections()`. Return a falsy value or
+ * throw (or reject) to refuse it with `AUTHENTICATION_FAILED` and close 1008. May be async.
+ */
+export type Authenticate = (request: IncomingMessage) => unknown;
 
 /** Optional sink for the server's diagnostics. The server is silent without one. */
 export interface Logger {
@@ -64,12 +74,85 @@ export interface SigmaxServerOptions {
   shutdownTimeout?: number | undefined;
   /** Speak only PROTOCOL.md Part A: no protocol/features/epoch, no request_id echo, no topic/seq. @default false */
   partAOnly?: boolean | undefined;
-  /** Diagnostics sink; the server writes nothing without one. @default undefined */
+  /**
+   * Diagnostics sink; the server writes nothing without one. Operational lines (connection opened/closed,
+   * refusals, slow consumers, floods) pass their fields as an object after the message. @default undefined
+   */
   logger?: Logger | undefined;
+  /** Paths on which the WebSocket API is served, e.g. `['/api/ws', '/ws']` (the original web UI uses `/ws`). @default ['/api/ws'] */
+  wsPaths?: string[] | undefined;
+  /**
+   * Mount on this existing HTTP(S) server instead of creating one: `listen()` then takes the upgrades on
+   * `wsPaths` only (others are left to the server's other `upgrade` listeners, or refused if there are none),
+   * and answers its HTTP routes in front of the server's own request listeners (see `httpRoutes`).
+   * `port` and `host` are ignored; `close()` leaves the HTTP server open. @default undefined
+   */
+  server?: HttpServer | HttpsServer | undefined;
+  /** When mounted (`server`), whether to answer `GET /api/ws/stats`, `GET /health` and `POST /api/events`. @default true */
+  httpRoutes?: boolean | undefined;
+  /** Authentication hook, checked after `apiKeys` (both must pass when both are set). @default undefined */
+  authenticate?: Authenticate | undefined;
+}
+
+/** Every option name (the compiler checks this list is complete). */
+const OPTION_NAMES: Record<keyof SigmaxServerOptions, true> = {
+  port: true,
+  redisBridge: true,
+  host: true,
+  heartbeatInterval: true,
+  connectionTimeout: true,
+  maxConnections: true,
+  apiKeys: true,
+  corsOrigins: true,
+  redisUrl: true,
+  eventLog: true,
+  redisKeyPrefix: true,
+  historySize: true,
+  historyTtl: true,
+  publishToken: true,
+  maxBodySize: true,
+  demo: true,
+  maxMessageSize: true,
+  rateLimit: true,
+  rateLimitBurst: true,
+  maxSubscriptions: true,
+  maxBufferedBytes: true,
+  shutdownTimeout: true,
+  partAOnly: true,
+  logger: true,
+  wsPaths: true,
+  server: true,
+  httpRoutes: true,
+  authenticate: true,
+};
+
+/** Levenshtein distance (small strings only). */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** The name among `known` closest to `name` (case-insensitive edit distance), if any is close enough to be a typo. */
+export function closestName(name: string, known: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = distance(name.toLowerCase(), k.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = k;
+    }
+  }
+  return bestD <= Math.max(2, Math.floor(name.length / 4)) ? best : undefined;
 }
 
 /** Options after defaults were applied and values checked. */
-type OptionalKeys = 'apiKeys' | 'corsOrigins' | 'redisUrl' | 'eventLog' | 'publishToken' | 'logger';
+type OptionalKeys = 'apiKeys' | 'corsOrigins' | 'redisUrl' | 'eventLog' | 'publishToken' | 'logger' | 'server' | 'authenticate';
 export type ResolvedOptions = Required<Omit<SigmaxServerOptions, OptionalKeys>> & Pick<SigmaxServerOptions, OptionalKeys>;
 
 export const DEFAULTS = {
@@ -90,6 +173,8 @@ export const DEFAULTS = {
   maxBufferedBytes: 1_048_576,
   shutdownTimeout: 1000,
   partAOnly: false,
+  wsPaths: [WS_PATH] as string[],
+  httpRoutes: true,
 } as const;
 
 const REDIS_URL_RE = /^(rediss?|unix):/i;
@@ -106,6 +191,12 @@ function check(name: string, value: number, { min, integer = false }: { min: num
 
 /** Applies defaults and validates; throws {@link ConfigError} quoting the bad value. */
 export function resolveOptions(opts: SigmaxServerOptions = {}): ResolvedOptions {
+  for (const key of Object.keys(opts)) {
+    if (!Object.prototype.hasOwnProperty.call(OPTION_NAMES, key)) {
+      const near = closestName(key, Object.keys(OPTION_NAMES));
+      throw new ConfigError(`Unknown option \`${key}\`${near ? ` (did you mean \`${near}\`?)` : ''}`, key);
+    }
+  }
   const o = { ...DEFAULTS, ...stripUndefined(opts) };
   check('port', o.port, { min: 0, integer: true });
   if (o.port > 65535) throw new ConfigError(`Option port must be <= 65535; got ${o.port}`, 'port');
@@ -136,7 +227,18 @@ export function resolveOptions(opts: SigmaxServerOptions = {}): ResolvedOptions 
   if (o.publishToken !== undefined && (typeof o.publishToken !== 'string' || o.publishToken === '')) {
     throw new ConfigError('Option publishToken must be a non-empty string', 'publishToken');
   }
-  return { ...o, rateLimitBurst: burst };
+  const paths = o.wsPaths;
+  if (!Array.isArray(paths) || paths.length === 0 || paths.some((p) => typeof p !== 'string' || !/^\/[^?#\s]*$/.test(p))) {
+    throw new ConfigError(`Option wsPaths must be a non-empty array of paths starting with /; got ${JSON.stringify(paths)}`, 'wsPaths');
+  }
+  if (o.server !== undefined && (typeof o.server !== 'object' || o.server === null || typeof (o.server as { on?: unknown }).on !== 'function')) {
+    throw new ConfigError('Option server must be a node:http or node:https Server', 'server');
+  }
+  for (const key of ['authenticate'] as const) {
+    if (o[key] !== undefined && typeof o[key] !== 'function') throw new ConfigError(`Option ${key} must be a function; got ${typeof o[key]}`, key);
+  }
+  if (typeof o.httpRoutes !== 'boolean') throw new ConfigError(`Option httpRoutes must be a boolean; got ${JSON.stringify(o.httpRoutes)}`, 'httpRoutes');
+  return { ...o, rateLimitBurst: burst, wsPaths: [...new Set(paths)] };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
@@ -148,6 +250,43 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 // ---------------------------------------------------------------------------
 
 type Env = Record<string, string | undefined>;
+
+/**
+ * Every environment variable the server and its CLI read. A `WS_*` variable not listed here is a
+ * mistake (`unknownEnvVars`): the CLI refuses to start rather than ignore, say, `WS_API_KEY`.
+ */
+export const KNOWN_ENV_VARS: string[] = [
+  'PORT',
+  'HOST',
+  'REDIS_URL',
+  'CORS_ORIGINS',
+  'WS_REDIS_PREFIX',
+  'WS_MAX_CONNECTIONS',
+  'WS_HEARTBEAT_INTERVAL',
+  'WS_CONNECTION_TIMEOUT',
+  'WS_API_KEYS',
+  'WS_PUBLISH_TOKEN',
+  'WS_DEMO',
+  'WS_HISTORY_SIZE',
+  'WS_HISTORY_TTL',
+  'WS_MAX_MESSAGE_SIZE',
+  'WS_RATE_LIMIT',
+  'WS_MAX_SUBSCRIPTIONS',
+  'WS_MAX_BUFFERED_BYTES',
+  'WS_PATHS',
+  'WS_LOG_FORMAT',
+  'WS_LOG_LEVEL',
+  'WS_REDIS_BRIDGE',
+];
+
+/** The `WS_*` variables of `env` that the server does not know, each with the closest known name (a likely typo). */
+export function unknownEnvVars(env: Env = process.env): { name: string; suggestion: string | undefined }[] {
+  const out: { name: string; suggestion: string | undefined }[] = [];
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('WS_') && !KNOWN_ENV_VARS.includes(name)) out.push({ name, suggestion: closestName(name, KNOWN_ENV_VARS) });
+  }
+  return out;
+}
 
 function envNumber(env: Env, name: string, { integer, min, max = Infinity }: { integer: boolean; min: number; max?: number }): number | undefined {
   const raw = env[name];
@@ -211,6 +350,7 @@ export function loadConfigFromEnv(env: Env = process.env): SigmaxServerOptions {
     maxSubscriptions: envNumber(env, 'WS_MAX_SUBSCRIPTIONS', { integer: true, min: 1 }),
     maxBufferedBytes: envNumber(env, 'WS_MAX_BUFFERED_BYTES', { integer: true, min: 1024 }),
     redisKeyPrefix: env.WS_REDIS_PREFIX?.trim() || undefined,
+    wsPaths: envList(env, 'WS_PATHS'),
   };
   const rate = env.WS_RATE_LIMIT?.trim();
   if (rate) {

@@ -13,6 +13,8 @@ export interface SessionSocket {
   send(data: Buffer | string, options: { binary: boolean }, cb?: (err?: Error) => void): void;
   close(code?: number, reason?: string): void;
   terminate(): void;
+  /** Sends a protocol-level ping frame (browsers answer it by themselves). */
+  ping?(): void;
 }
 
 /** `readyState` of an open socket (same value as `WebSocket.OPEN`). */
@@ -38,8 +40,11 @@ export interface ServerContext {
   systemStatus(): EventDataMap['system_status'];
   portfolio(): EventDataMap['portfolio_update'];
   health(): Promise<EventDataMap['health_update']>;
-  /** Called once when a session's socket has closed. */
-  sessionClosed(session: Session): void;
-  /** Terminates `socket` if its close handshake has not completed shortly. */
-  closeSoon(socket: SessionSocket): void;
+  /** Called once when a session's socket has closed (`code`: the close code, when known). */
+  sessionClosed(session: Session, code?: number): void;
+  /**
+   * Terminates `socket` if its close handshake has not completed shortly
+   * (`drain`: shortly after it stops reading its backlog).
+   */
+  closeSoon(socket: SessionSocket, drain?: boolean): void;
 }

@@ -2,15 +2,33 @@
  * The server heartbeat: ONE timer for all connections. Each tick handles a
  * slice of the sessions, so a full pass (a `ping` to every live session, the
  * silence check for each) takes one heartbeat interval and no tick does much
- * work even with tens of thousands of sockets. It also terminates sockets whose
- * close handshake did not complete within the grace period.
+ * work even with tens of thousands of sockets. Each ping is a JSON `ping` and a
+ * protocol-level ping frame: browsers answer the latter by themselves, and its pong
+ * counts as activity, so a page that ignores the JSON ping stays connected while alive.
+ * It also terminates sockets whose close handshake did not complete within the
+ * grace period, and slow consumers that stopped reading what is queued for them.
  */
 import { CloseCode } from '../protocol/index.js';
 import type { SessionSocket } from './context.js';
 import type { Session } from './session.js';
 
-/** Socket `readyState` once closed. */
+/** Socket `readyState` values. */
+const OPEN = 1;
 const CLOSED = 3;
+
+/**
+ * Once everything queued for a draining socket has been handed to the kernel (`bufferedAmount` 0),
+ * its progress is no longer visible: it gets this many close graces more to read the rest.
+ */
+export const KERNEL_DRAIN_GRACES = 10;
+
+/** A slow consumer being closed: terminated only when its backlog stops draining. */
+interface Draining {
+  /** When to look at its progress again (ms). */
+  checkAt: number;
+  /** `bufferedAmount` at the last look. */
+  buffered: number;
+}
 
 export interface HeartbeatOptions {
   /** Time for one pass over every session (ms). */
@@ -26,6 +44,7 @@ export class Heartbeat {
   readonly #opts: HeartbeatOptions;
   readonly #tickMs: number;
   readonly #closing = new Map<SessionSocket, number>();
+  readonly #draining = new Map<SessionSocket, Draining>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #iter: IterableIterator<Session> | undefined;
   #passStart = 0;
@@ -36,7 +55,7 @@ export class Heartbeat {
     this.#sessions = sessions;
     this.#opts = opts;
     // Small slices: at most a few ms of work per tick even with tens of thousands of sockets.
-    this.#tickMs = Math.min(250, Math.max(10, opts.intervalMs / 100));
+    this.#tickMs = Math.min(250, Math.max(10, opts.intervalMs / 200));
   }
 
   start(): void {
@@ -51,17 +70,51 @@ export class Heartbeat {
     this.#iter = undefined;
   }
 
-  /** Terminates `socket` unless it has closed within the grace period. */
-  closeSoon(socket: SessionSocket): void {
+  /**
+   * Terminates `socket` unless it has closed within the grace period. With `drain` (a slow
+   * consumer, whose reason and close frame sit behind its backlog), the grace restarts each time
+   * its backlog shrank: only a peer that reads nothing for a whole grace is terminated.
+   */
+  closeSoon(socket: SessionSocket, drain = false): void {
+    const now = Date.now();
+    if (drain) {
+      this.#closing.delete(socket);
+      this.#draining.set(socket, { checkAt: now + this.#opts.closeGraceMs, buffered: socket.bufferedAmount });
+      return;
+    }
+    if (this.#draining.has(socket)) return;
     // Re-inserted at the end: the map stays in deadline order, so tick() only visits due entries.
     this.#closing.delete(socket);
-    this.#closing.set(socket, Date.now() + this.#opts.closeGraceMs);
+    this.#closing.set(socket, now + this.#opts.closeGraceMs);
   }
 
   /** Terminates every socket still waiting for its close handshake (shutdown). */
   terminateClosing(): void {
     for (const socket of this.#closing.keys()) socket.terminate();
+    for (const socket of this.#draining.keys()) socket.terminate();
     this.#closing.clear();
+    this.#draining.clear();
+  }
+
+  /** Terminates the draining sockets that made no progress during their last grace. */
+  #checkDraining(now: number): void {
+    const grace = this.#opts.closeGraceMs;
+    for (const [socket, d] of this.#draining) {
+      if (socket.readyState === CLOSED) {
+        this.#draining.delete(socket);
+        continue;
+      }
+      if (now < d.checkAt) continue;
+      const buffered = socket.bufferedAmount;
+      if (buffered < d.buffered) {
+        // It reads: another grace (a longer one once all is in the kernel, where progress is invisible).
+        d.buffered = buffered;
+        d.checkAt = now + (buffered === 0 ? grace * KERNEL_DRAIN_GRACES : grace);
+        continue;
+      }
+      socket.terminate();
+      this.#draining.delete(socket);
+    }
   }
 
   /** One slice of work; public for tests. */
@@ -72,6 +125,7 @@ export class Heartbeat {
       if (socket.readyState !== CLOSED) socket.terminate();
       this.#closing.delete(socket);
     }
+    if (this.#draining.size > 0) this.#checkDraining(now);
     const size = this.#sessions.size;
     if (size === 0) return;
     const { intervalMs, timeoutMs } = this.#opts;
@@ -96,7 +150,11 @@ export class Heartbeat {
         this.onTimeout?.(s);
         continue;
       }
-      s.write((ping ??= Buffer.from(JSON.stringify({ type: 'ping', timestamp: new Date(now).toISOString() }))));
+      // A connection opened less than an interval ago needs no ping yet (it has just proven alive).
+      if (s.openedAt > now - intervalMs) continue;
+      if (s.write((ping ??= Buffer.from(JSON.stringify({ type: 'ping', timestamp: new Date(now).toISOString() })))) && s.socket.readyState === OPEN) {
+        s.socket.ping?.();
+      }
     }
   }
 }

@@ -1,9 +1,9 @@
 /**
  * The HTTP endpoints: `GET /api/ws/stats`, `GET /health`, `POST /api/events`,
- * CORS headers and `OPTIONS` preflight; 404 otherwise.
+ * CORS headers and `OPTIONS` preflight; 404 otherwise (or the application's
+ * listeners, when mounted on an existing server).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { WS_PATH } from '../protocol/index.js';
 import type { ResolvedOptions } from './config.js';
 import { EventLogUnavailableError, InvalidEventError } from './errors.js';
 import type { AppendResult } from './log/types.js';
@@ -43,11 +43,52 @@ function setCors(req: IncomingMessage, res: ServerResponse, corsOrigins: readonl
   }
 }
 
-/** Builds the `request` listener of the HTTP server. */
-export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
+/** One HTTP route: the methods it allows (`*` = any) and its handler. */
+export interface Route {
+  methods: string;
+  handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): void;
+}
+
+/**
+ * The server's HTTP routes by exact path. Add a route with one `routes.set(path, { methods, handle })` line.
+ * `POST /api/events` only when a publish token is set; every WebSocket path answers 426 to plain HTTP.
+ */
+export function buildRoutes(options: ResolvedOptions): Map<string, Route> {
+  const routes = new Map<string, Route>();
+  routes.set('/api/ws/stats', { methods: 'GET, HEAD', handle: (deps, _req, res) => sendJson(res, 200, deps.stats()) });
+  routes.set('/health', {
+    methods: 'GET, HEAD',
+    handle: (deps, _req, res) => {
+      const h = deps.health();
+      sendJson(res, h.ok ? 200 : 503, h.body);
+    },
+  });
+  const token = options.publishToken;
+  if (token !== undefined) routes.set('/api/events', { methods: 'POST', handle: (deps, req, res) => handlePublish(deps, token, req, res) });
+  for (const path of options.wsPaths) {
+    routes.set(path, {
+      methods: '*',
+      handle: (_deps, _req, res) => sendJson(res, 426, { error: 'This endpoint speaks WebSocket; send an Upgrade request', code: 'UPGRADE_REQUIRED' }, { Upgrade: 'websocket' }),
+    });
+  }
+  return routes;
+}
+
+/**
+ * Builds the `request` listener. Requests for a path of `routes` are answered here; others go to
+ * `next` (the application's listeners, when mounted on an existing server), or get a 404.
+ */
+export function createHttpHandler(
+  deps: HttpDeps,
+  routes: Map<string, Route> = buildRoutes(deps.options),
+  next?: (req: IncomingMessage, res: ServerResponse) => void,
+): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     try {
-      route(deps, req, res);
+      const path = (req.url ?? '/').split('?')[0]!;
+      const route = routes.get(path);
+      if (!route && next) return next(req, res);
+      serve(deps, route, path, req, res);
     } catch (err) {
       deps.options.logger?.error('sigmax-ws: HTTP handler failed', err);
       if (!res.headersSent) sendJson(res, 500, { error: 'Internal server error', code: 'INTERNAL_ERROR' });
@@ -56,12 +97,9 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
   };
 }
 
-function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): void {
-  const { options } = deps;
-  setCors(req, res, options.corsOrigins);
-  const path = (req.url ?? '/').split('?')[0];
+function serve(deps: HttpDeps, route: Route | undefined, path: string, req: IncomingMessage, res: ServerResponse): void {
+  setCors(req, res, deps.options.corsOrigins);
   const method = req.method ?? 'GET';
-
   if (method === 'OPTIONS') {
     res.writeHead(204, {
       'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
@@ -71,30 +109,15 @@ function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): void 
     res.end();
     return;
   }
-  const allow = (methods: string) => {
-    if (methods.split(', ').includes(method)) return true;
-    sendJson(res, 405, { error: `Method ${method} not allowed`, code: 'METHOD_NOT_ALLOWED' }, { Allow: methods });
-    return false;
-  };
-  switch (path) {
-    case '/api/ws/stats':
-      if (allow('GET, HEAD')) sendJson(res, 200, deps.stats());
-      return;
-    case '/health':
-      if (allow('GET, HEAD')) {
-        const h = deps.health();
-        sendJson(res, h.ok ? 200 : 503, h.body);
-      }
-      return;
-    case '/api/events':
-      if (options.publishToken === undefined) break;
-      if (allow('POST')) handlePublish(deps, options.publishToken, req, res);
-      return;
-    case WS_PATH:
-      sendJson(res, 426, { error: 'This endpoint speaks WebSocket; send an Upgrade request', code: 'UPGRADE_REQUIRED' }, { Upgrade: 'websocket' });
-      return;
+  if (!route) {
+    sendJson(res, 404, { error: `Not found: ${path}`, code: 'NOT_FOUND' });
+    return;
   }
-  sendJson(res, 404, { error: `Not found: ${path}`, code: 'NOT_FOUND' });
+  if (route.methods !== '*' && !route.methods.split(', ').includes(method)) {
+    sendJson(res, 405, { error: `Method ${method} not allowed`, code: 'METHOD_NOT_ALLOWED' }, { Allow: route.methods });
+    return;
+  }
+  route.handle(deps, req, res);
 }
 
 function handlePublish(deps: HttpDeps, token: string, req: IncomingMessage, res: ServerResponse): void {

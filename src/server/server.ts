@@ -3,17 +3,18 @@
  * HTTP endpoints to `node:http` + `ws`, and owns their lifecycle.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { CloseCode, ErrorCode, Feature, WS_PATH, type EventDataMap, type PublishedEventType } from '../protocol/index.js';
-import { admit } from './admission.js';
+import { CloseCode, ErrorCode, Feature, type EventDataMap, type PublishedEventType } from '../protocol/index.js';
+import { checkCapacity, checkCredentials, type Credentials, type Refusal } from './admission.js';
 import { resolveOptions, type ResolvedOptions, type SigmaxServerOptions } from './config.js';
 import { Counters, type ServerContext } from './context.js';
 import { DemoFeed } from './demo.js';
-import { ServerClosedError } from './errors.js';
+import { ServerClosedError, SigmaxServerError } from './errors.js';
 import { Heartbeat } from './heartbeat.js';
-import { createHttpHandler } from './http.js';
+import { buildRoutes, createHttpHandler, type HttpDeps } from './http.js';
 import { Hub } from './hub.js';
 import { MemoryEventLog } from './log/memory.js';
 import type { AppendResult, EventLog, NewEvent, SequencedEvent } from './log/types.js';
@@ -50,11 +51,30 @@ function onControlFrame(this: TaggedSocket): void {
   const s = this[kSession];
   if (s) s.lastSeen = Date.now();
 }
-function onClose(this: TaggedSocket): void {
-  this[kSession]?.closed();
+function onClose(this: TaggedSocket, code: number): void {
+  this[kSession]?.closed(code);
 }
 function onError(): void {
   // A socket error is followed by 'close'; nothing else to do.
+}
+
+/** `address:port` of the peer of `req`. */
+function remoteOf(req: IncomingMessage): string | undefined {
+  const { remoteAddress, remotePort } = req.socket;
+  if (remoteAddress === undefined) return undefined;
+  return remoteAddress.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`;
+}
+
+/** What `server.connections()` tells about one open connection. */
+export interface ConnectionInfo {
+  id: string;
+  /** `address:port` of the peer. */
+  remoteAddress: string | undefined;
+  /** What the `authenticate` hook returned (`undefined` without a hook). */
+  principal: unknown;
+  connectedAt: Date;
+  topics: string[];
+  symbols: string[];
 }
 
 function abortHandshake(socket: Duplex, status: number, text: string): void {
@@ -74,7 +94,13 @@ function abortHandshake(socket: Duplex, status: number, text: string): void {
 export class SigmaxServer {
   readonly #opts: ResolvedOptions;
   #state: ServerState = 'idle';
-  #http: Server | undefined;
+  #http: Server | HttpsServer | undefined;
+  /** The application's HTTP server we are mounted on (`server` option or `attach()`). */
+  #external: Server | HttpsServer | undefined;
+  #unmount: (() => void) | undefined;
+  readonly #wsPaths: Set<string>;
+  /** Upgrade requests waiting for the `authenticate` hook. */
+  readonly #authenticating = new Set<Duplex>();
   #wss: WebSocketServer | undefined;
   #log: EventLog | undefined;
   #ctx: ServerContext | undefined;
@@ -96,6 +122,8 @@ export class SigmaxServer {
   /** @throws {ConfigError} when an option is invalid. */
   constructor(options: SigmaxServerOptions = {}) {
     this.#opts = resolveOptions(options);
+    this.#external = this.#opts.server;
+    this.#wsPaths = new Set(this.#opts.wsPaths);
     this.#hub = new Hub(this.#opts.partAOnly);
     this.#heartbeat = new Heartbeat(this.#sessions, {
       intervalMs: this.#opts.heartbeatInterval,
@@ -104,16 +132,50 @@ export class SigmaxServer {
     });
   }
 
-  /** The port listened on (the actual one when `port: 0`); 0 before `listen()`. */
+  /** The port listened on (the actual one when `port: 0`, or the mounted server's); 0 before `listen()`. */
   get port(): number {
+    if (this.#external) {
+      const a = this.#external.address();
+      return typeof a === 'object' && a ? a.port : 0;
+    }
     return this.#port;
   }
 
-  /** WebSocket URL, e.g. `ws://127.0.0.1:8000/api/ws`. */
+  /** WebSocket URL of the first of `wsPaths`, e.g. `ws://127.0.0.1:8000/api/ws`. */
   get url(): string {
-    const h = this.#opts.host;
+    let h = this.#opts.host;
+    if (this.#external) {
+      const a = this.#external.address();
+      h = typeof a === 'object' && a ? a.address : '127.0.0.1';
+    }
     const host = h === '0.0.0.0' ? '127.0.0.1' : h === '::' ? '[::1]' : h.includes(':') ? `[${h}]` : h;
-    return `ws://${host}:${this.#port}${WS_PATH}`;
+    const scheme = this.#external && 'setSecureContext' in this.#external ? 'wss' : 'ws';
+    return `${scheme}://${host}:${this.port}${this.#opts.wsPaths[0]}`;
+  }
+
+  /**
+   * Mounts the server on an existing HTTP(S) server (same as the `server` option, then `listen()`):
+   * upgrades on `wsPaths` become connections, other upgrades and requests are left to the application,
+   * and the HTTP routes are answered in front of the application's request listeners (unless
+   * `httpRoutes: false`). Call it after the application has added its own request listener.
+   */
+  attach(server: Server | HttpsServer): Promise<void> {
+    if (this.#state !== 'idle') return Promise.reject(new SigmaxServerError('attach() must be called instead of listen(), before it', 'ALREADY_STARTED'));
+    if (this.#external && this.#external !== server) return Promise.reject(new SigmaxServerError('Already mounted on another server (option server)', 'ALREADY_STARTED'));
+    this.#external = server;
+    return this.listen();
+  }
+
+  /** The open connections: id, peer address, principal, subscriptions. */
+  connections(): ConnectionInfo[] {
+    return [...this.#sessions].map((s) => ({
+      id: s.id,
+      remoteAddress: s.remote,
+      principal: s.principal,
+      connectedAt: new Date(s.openedAt),
+      topics: [...(s.topics ?? [])],
+      symbols: [...(s.symbols ?? [])],
+    }));
   }
 
   /** Epoch of the event log (undefined before `listen()`). */
@@ -130,31 +192,20 @@ export class SigmaxServer {
   async #start(): Promise<void> {
     this.#state = 'starting';
     const o = this.#opts;
+    const deps: HttpDeps = {
+      options: o,
+      stats: () => this.stats(),
+      health: () => this.#health(),
+      publishMany: (inputs) => this.#publishMany(inputs),
+    };
+    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head);
     try {
       this.#log = await this.#createLog();
       this.#ctx = this.#context(this.#log);
       await this.#log.start((event) => this.#onEvent(event));
-      const http = createServer(
-        createHttpHandler({
-          options: o,
-          stats: () => this.stats(),
-          health: () => this.#health(),
-          publishMany: (inputs) => this.#publishMany(inputs),
-        }),
-      );
-      this.#http = http;
       this.#wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: o.maxMessageSize * 2 });
-      http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
-      await new Promise<void>((resolve, reject) => {
-        http.once('error', reject);
-        http.listen(o.port, o.host, () => {
-          http.off('error', reject);
-          resolve();
-        });
-      });
-      http.on('error', (err) => o.logger?.error('sigmax-ws: HTTP server error', err));
-      const addr = http.address();
-      this.#port = typeof addr === 'object' && addr ? addr.port : o.port;
+      if (this.#external) this.#mount(this.#external, deps, onUpgrade);
+      else await this.#listenOwn(createServer(createHttpHandler(deps)), onUpgrade);
     } catch (err) {
       this.#state = 'closed';
       await this.#log?.close().catch(() => undefined);
@@ -173,7 +224,43 @@ export class SigmaxServer {
       });
       this.#demo.start();
     }
-    o.logger?.info(`sigmax-ws: listening on ${this.url}`);
+    o.logger?.info(this.#external ? `sigmax-ws: mounted on ${this.#opts.wsPaths.join(', ')}` : `sigmax-ws: listening on ${this.url}`);
+  }
+
+  /** Takes the upgrades of `http` on our paths, and answers our routes in front of the application's listeners. */
+  #mount(http: Server | HttpsServer, deps: HttpDeps, onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): void {
+    http.on('upgrade', onUpgrade);
+    if (!this.#opts.httpRoutes) {
+      this.#unmount = () => http.off('upgrade', onUpgrade);
+      return;
+    }
+    const app = http.listeners('request') as RequestListener[];
+    const next: RequestListener | undefined = app.length ? (req, res) => app.forEach((l) => l.call(http, req, res)) : undefined;
+    const handler = createHttpHandler(deps, buildRoutes(this.#opts), next);
+    http.removeAllListeners('request');
+    http.on('request', handler);
+    this.#unmount = () => {
+      http.off('upgrade', onUpgrade);
+      if (!http.listeners('request').includes(handler)) return;
+      http.off('request', handler);
+      for (const l of app) http.on('request', l);
+    };
+  }
+
+  async #listenOwn(http: Server, onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): Promise<void> {
+    const o = this.#opts;
+    this.#http = http;
+    http.on('upgrade', onUpgrade);
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(o.port, o.host, () => {
+        http.off('error', reject);
+        resolve();
+      });
+    });
+    http.on('error', (err) => o.logger?.error('sigmax-ws: HTTP server error', err));
+    const addr = http.address();
+    this.#port = typeof addr === 'object' && addr ? addr.port : o.port;
   }
 
   async #createLog(): Promise<EventLog> {
@@ -213,9 +300,18 @@ export class SigmaxServer {
       systemStatus: () => this.#systemStatus(),
       portfolio: () => this.#lastPortfolio ?? this.#demo?.portfolio() ?? EMPTY_PORTFOLIO,
       health: () => this.#metrics.health(),
-      closeSoon: (socket) => this.#heartbeat.closeSoon(socket),
-      sessionClosed: (session) => {
-        if (this.#sessions.delete(session)) this.#counters.disconnections++;
+      closeSoon: (socket, drain) => this.#heartbeat.closeSoon(socket, drain),
+      sessionClosed: (session, code) => {
+        if (this.#sessions.delete(session)) {
+          this.#counters.disconnections++;
+          this.#opts.logger?.info('sigmax-ws: connection closed', {
+            id: session.id,
+            remote: session.remote,
+            code: code ?? null,
+            duration_ms: Date.now() - session.openedAt,
+            active: this.#sessions.size,
+          });
+        }
         if (this.#sessions.size === 0) this.#allClosed?.();
       },
     };
@@ -233,22 +329,55 @@ export class SigmaxServer {
 
   #systemStatus(): EventDataMap['system_status'] {
     const uptime = Math.round((Date.now() - this.#startedAt) / 10) / 100;
-    return { ...DEFAULT_STATUS, ...this.#lastStatus, running: this.#state === 'listening', uptime, timestamp: new Date().toISOString() };
+    const last = this.#lastStatus;
+    // agents and trading: always present, as SIGMAX 2.0 sends them ({} until a published status fills them).
+    return {
+      ...DEFAULT_STATUS,
+      ...last,
+      running: this.#state === 'listening',
+      uptime,
+      agents: last?.agents ?? {},
+      trading: last?.trading ?? {},
+      timestamp: new Date().toISOString(),
+    };
   }
 
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (!this.#wsPaths.has(path)) {
+      // Mounted: another upgrade listener of the application's (e.g. its own WebSocket) handles it.
+      if (this.#external && this.#external.listenerCount('upgrade') > 1) return;
+      return abortHandshake(socket, 404, 'Not Found');
+    }
     if (this.#state !== 'listening' || !this.#wss) return abortHandshake(socket, 503, 'Service Unavailable');
-    if (path !== WS_PATH) return abortHandshake(socket, 404, 'Not Found');
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
+    const creds = checkCredentials(req, this.#opts, (err) =>
+      this.#opts.logger?.warn('sigmax-ws: the authenticate hook failed; refusing the connection', { remote: remoteOf(req), error: String(err) }),
+    );
+    if (!(creds instanceof Promise)) return this.#upgrade(req, socket, head, creds);
+    // Held at the HTTP stage while the hook runs; the client sends nothing before the 101.
+    socket.on('error', onError);
+    this.#authenticating.add(socket);
+    void creds.then((c) => {
+      this.#authenticating.delete(socket);
+      if (this.#state !== 'listening' || socket.destroyed) return void socket.destroy();
+      this.#upgrade(req, socket, head, c);
+    });
   }
 
-  #accept(ws: WebSocket, req: IncomingMessage): void {
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, creds: Credentials): void {
+    this.#wss!.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req, creds));
+  }
+
+  #accept(ws: WebSocket, req: IncomingMessage, creds: Credentials): void {
     const ctx = this.#ctx;
-    if (!ctx || this.#state !== 'listening') return this.#refuse(ws, ErrorCode.SERVER_SHUTTING_DOWN, CloseCode.GOING_AWAY, 'Server shutting down');
-    const refusal = admit(req, this.#opts, this.#sessions.size);
-    if (refusal) return this.#refuse(ws, refusal.code, refusal.closeCode, refusal.message);
-    const session = new Session(ws, ctx, randomUUID());
+    const o = this.#opts;
+    if (!ctx || this.#state !== 'listening') {
+      return this.#refuse(ws, req, { code: ErrorCode.SERVER_SHUTTING_DOWN, closeCode: CloseCode.GOING_AWAY, message: 'Server shutting down' });
+    }
+    if (creds.refusal) return this.#refuse(ws, req, creds.refusal);
+    const full = checkCapacity(o, this.#sessions.size);
+    if (full) return this.#refuse(ws, req, full);
+    const session = new Session(ws, ctx, randomUUID(), { remote: remoteOf(req), principal: creds.principal });
     (ws as TaggedSocket)[kSession] = session;
     ws.on('message', onMessage);
     ws.on('ping', onControlFrame);
@@ -257,23 +386,24 @@ export class SigmaxServer {
     ws.on('error', onError);
     this.#sessions.add(session);
     this.#counters.connections++;
+    o.logger?.info('sigmax-ws: connection opened', { id: session.id, remote: session.remote, path: (req.url ?? '/').split('?')[0], active: this.#sessions.size });
     try {
       session.open();
     } catch (err) {
       // e.g. a system_status published with data JSON cannot hold: end this connection, not the process.
-      this.#opts.logger?.error('sigmax-ws: opening a session failed', err);
+      o.logger?.error('sigmax-ws: opening a session failed', err);
       session.fail(ErrorCode.INTERNAL_ERROR, CloseCode.INTERNAL_ERROR, 'The connection could not be opened');
     }
   }
 
-  /** Sends `error` with `code` and closes with `closeCode`; the connection never becomes a session. */
-  #refuse(ws: WebSocket, code: string, closeCode: number, message: string): void {
+  /** Sends `error` with the refusal's code and closes with its close code; the connection never becomes a session. */
+  #refuse(ws: WebSocket, req: IncomingMessage, { code, closeCode, message }: Refusal): void {
     // A refused connection counts as a connection and, once closed, a disconnection
     // (so active = total - disconnections holds), and in rejected_connections_lifetime.
     const c = this.#counters;
     c.rejected++;
     c.connections++;
-    this.#opts.logger?.debug(`sigmax-ws: refusing a connection: ${code}`);
+    this.#opts.logger?.info('sigmax-ws: connection refused', { remote: remoteOf(req), code, close_code: closeCode, reason: message });
     ws.on('error', onError);
     ws.once('close', () => {
       this.#refused.delete(ws);
@@ -346,6 +476,9 @@ export class SigmaxServer {
     this.#state = 'closing';
     this.#demo?.stop();
     this.#heartbeat.stop();
+    this.#unmount?.(); // mounted: give the application its listeners back; its server stays open
+    for (const socket of this.#authenticating) socket.destroy();
+    this.#authenticating.clear();
     const http = this.#http;
     const httpClosed = http ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve();
     http?.closeIdleConnections();

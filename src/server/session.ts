@@ -9,8 +9,10 @@ import {
   PROTOCOL_VERSION,
   SYMBOL_PREFIX,
   TOPICS,
+  decodeJson,
   normalizeSubscription,
   parseClientFrame,
+  readRequestId,
   type ClientMessage,
   type StreamPosition,
 } from '../protocol/index.js';
@@ -19,9 +21,9 @@ import type { Subscriber } from './hub.js';
 import { takeToken } from './limits.js';
 import type { SequencedEvent } from './log/types.js';
 import { resume } from './replay.js';
+import { SERVER_VERSION } from './version.js';
 
-/** Version announced in `connected.data.server_version`. */
-export const SERVER_VERSION = '0.1.0';
+export { SERVER_VERSION };
 
 const TEXT = { binary: false } as const;
 
@@ -35,6 +37,9 @@ export const REPLAY_QUEUE_LIMIT = 10_000;
 
 type SessionState = 'open' | 'closing' | 'closed';
 
+/** A connection with more than this many × `rateLimitBurst` messages refused within one second is closed (1008). */
+export const FLOOD_FACTOR = 10;
+
 /** Keeps echoed client input short. */
 const clip = (s: string, max = 200) => (s.length > max ? `${s.slice(0, max)}…` : s);
 
@@ -47,19 +52,30 @@ export class Session implements Subscriber {
   /** Token bucket of the rate limit. */
   tokens: number;
   tokensAt: number;
-  /** An error `RATE_LIMITED` was sent and no message passed since. */
-  limited = false;
+  /** Messages refused by the rate limit in the current flood window, and when that window started. */
+  refused = 0;
+  refusedSince = 0;
   /** Highest `seq` sent, or passed over by a replay; live events at or below it are dropped. */
   lastSent = 0;
   replay: ReplayState | null = null;
+
+  /** When the connection was accepted (ms). */
+  readonly openedAt: number;
+  /** The peer's address, e.g. `127.0.0.1:51234`. */
+  readonly remote: string | undefined;
+  /** What the `authenticate` hook returned for this connection (`undefined` without a hook). */
+  readonly principal: unknown;
 
   constructor(
     readonly socket: SessionSocket,
     readonly ctx: ServerContext,
     readonly id: string,
+    info: { remote?: string | undefined; principal?: unknown } = {},
   ) {
-    this.lastSeen = this.tokensAt = Date.now();
+    this.openedAt = this.lastSeen = this.tokensAt = Date.now();
     this.tokens = ctx.options.rateLimitBurst;
+    this.remote = info.remote;
+    this.principal = info.principal;
   }
 
   /** Sends `connected` then `system_status`. */
@@ -93,13 +109,9 @@ export class Session implements Subscriber {
       return;
     }
     if (!takeToken(this, options.rateLimit, options.rateLimitBurst, now)) {
-      if (!this.limited) {
-        this.limited = true;
-        this.error(ErrorCode.RATE_LIMITED, `Rate limit exceeded (${options.rateLimit} messages/s, burst ${options.rateLimitBurst}); messages are being dropped`);
-      }
+      this.#rateLimited(buf, isBinary, now);
       return;
     }
-    this.limited = false;
     let parsed: ReturnType<typeof parseClientFrame>;
     try {
       parsed = parseClientFrame(isBinary ? buf : buf.toString('utf8'));
@@ -118,6 +130,33 @@ export class Session implements Subscriber {
       this.ctx.options.logger?.error('sigmax-ws: error handling a message', err);
       this.error(ErrorCode.MESSAGE_PROCESSING_ERROR, 'The message could not be processed', parsed.message.request_id);
     }
+  }
+
+  /**
+   * Answers a message refused by the rate limit with `RATE_LIMITED` (its `request_id` echoed, and
+   * `details.retry_after_ms`). More than {@link FLOOD_FACTOR} × burst refusals within one second is a
+   * flood: the connection is closed with 1008.
+   */
+  #rateLimited(buf: Buffer, isBinary: boolean, now: number): void {
+    const { rateLimit, rateLimitBurst, logger } = this.ctx.options;
+    if (now - this.refusedSince > 1000) {
+      this.refused = 0;
+      this.refusedSince = now;
+    }
+    if (++this.refused > FLOOD_FACTOR * rateLimitBurst) {
+      logger?.warn('sigmax-ws: closing a connection flooding past the rate limit', { id: this.id, remote: this.remote, refused: this.refused - 1 });
+      this.fail(ErrorCode.RATE_LIMITED, CloseCode.POLICY_VIOLATION, `Closed: more than ${FLOOD_FACTOR * rateLimitBurst} messages over the rate limit within one second`);
+      return;
+    }
+    let rid: string | undefined;
+    if (!isBinary) {
+      const d = decodeJson(buf.toString('utf8'));
+      if (d.ok) rid = readRequestId(d.value);
+    }
+    const retryAfterMs = Math.max(1, Math.ceil(((1 - this.tokens) / rateLimit) * 1000));
+    this.error(ErrorCode.RATE_LIMITED, `Rate limit exceeded (${rateLimit} messages/s, burst ${rateLimitBurst}); retry in ${retryAfterMs} ms`, rid, {
+      retry_after_ms: retryAfterMs,
+    });
   }
 
   #handle(msg: ClientMessage): void {
@@ -264,9 +303,11 @@ export class Session implements Subscriber {
     const socket = this.socket;
     if (this.state !== 'open' || socket.readyState !== OPEN) return false;
     if (socket.bufferedAmount > this.ctx.options.maxBufferedBytes) {
+      // Nothing more goes behind the backlog but the reason and the close; the heartbeat gives the
+      // peer time to read them as long as it reads at all (see Heartbeat.closeWhenDrained).
       this.ctx.counters.slowConsumers++;
-      this.ctx.options.logger?.warn(`sigmax-ws: closing slow consumer ${this.id} (${socket.bufferedAmount} bytes unsent)`);
-      this.fail(ErrorCode.SLOW_CONSUMER, CloseCode.TRY_AGAIN_LATER, `Connection closed: more than ${this.ctx.options.maxBufferedBytes} bytes unsent (consumer too slow)`);
+      this.ctx.options.logger?.warn('sigmax-ws: closing a slow consumer', { id: this.id, remote: this.remote, buffered: socket.bufferedAmount });
+      this.fail(ErrorCode.SLOW_CONSUMER, CloseCode.TRY_AGAIN_LATER, `Connection closed: more than ${this.ctx.options.maxBufferedBytes} bytes unsent (consumer too slow)`, true);
       return false;
     }
     socket.send(payload, TEXT, cb);
@@ -274,8 +315,11 @@ export class Session implements Subscriber {
     return true;
   }
 
-  /** Sends `error` with `code`, then closes with `closeCode`; terminates if the close does not complete soon. */
-  fail(code: string, closeCode: number, message: string): void {
+  /**
+   * Sends `error` with `code`, then closes with `closeCode`; terminates if the close does not complete soon
+   * (`drain`: not while the peer still reads its backlog).
+   */
+  fail(code: string, closeCode: number, message: string, drain = false): void {
     if (this.state !== 'open') return;
     const socket = this.socket;
     if (socket.readyState === OPEN) {
@@ -285,7 +329,7 @@ export class Session implements Subscriber {
     this.state = 'closing';
     this.replay = null;
     socket.close(closeCode, code);
-    this.ctx.closeSoon(socket);
+    this.ctx.closeSoon(socket, drain);
   }
 
   /** Closes without an error frame (server shutdown 1001, heartbeat timeout 4000). */
@@ -296,12 +340,12 @@ export class Session implements Subscriber {
     this.socket.close(code, reason);
   }
 
-  /** Socket → session: the socket is closed; drop all state. */
-  closed(): void {
+  /** Socket → session: the socket is closed (with `code`, when known); drop all state. */
+  closed(code?: number): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.replay = null;
     this.ctx.hub.removeAll(this);
-    this.ctx.sessionClosed(this);
+    this.ctx.sessionClosed(this, code);
   }
 }

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -164,6 +164,67 @@ describe('sigmax-ws-server CLI', () => {
       for (const s of sockets) s.destroy();
       await new Promise((resolve) => silent.close(resolve));
     }
+  });
+
+  it('an unknown WS_* variable (WS_API_KEY for WS_API_KEYS) stops it with a non-zero exit naming both', async () => {
+    const r = run(['--port', '0', '--no-demo'], { WS_API_KEY: 'x' });
+    expect((await r.exited).code).toBe(2);
+    expect(r.stderr()).toMatch(/WS_API_KEY\b.*did you mean WS_API_KEYS\?/);
+    expect(r.stdout()).toBe('');
+  });
+
+  it('--version prints the package.json version', async () => {
+    const r = run(['--version']);
+    expect((await r.exited).code).toBe(0);
+    expect(r.stdout()).toBe(`${JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version}\n`);
+  });
+
+  it('--log-format json: one JSON line per connection open and close (id, remote, code, duration) and per refusal, with time and level', async () => {
+    const r = run(['--port', '0', '--no-demo', '--log-format', 'json'], { WS_API_KEYS: 'k1' });
+    const url = await urlLine(r);
+    const c = await TestClient.ready(`${url}?api_key=k1`);
+    await c.close();
+    const refused = await TestClient.open(`${url}?api_key=bad`);
+    await refused.closed;
+    const deadline = Date.now() + 5000;
+    const lines = () => r.stderr().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    while (!lines().some((l) => l.msg === 'connection refused') || !lines().some((l) => l.msg === 'connection closed')) {
+      if (Date.now() > deadline) throw new Error(`missing lines: ${r.stderr()}`);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    for (const l of lines()) {
+      expect(Number.isNaN(Date.parse(l.time as string))).toBe(false);
+      expect(['debug', 'info', 'warn', 'error']).toContain(l.level);
+    }
+    const opened = lines().find((l) => l.msg === 'connection opened')!;
+    expect(opened).toMatchObject({ level: 'info', id: expect.any(String), remote: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
+    const closed = lines().find((l) => l.msg === 'connection closed')!;
+    expect(closed).toMatchObject({ id: opened.id, remote: opened.remote, code: 1005, duration_ms: expect.any(Number) });
+    expect(lines().find((l) => l.msg === 'connection refused')).toMatchObject({ code: 'AUTHENTICATION_FAILED', close_code: 1008 });
+    r.child.kill('SIGTERM');
+    expect((await r.exited).code).toBe(0);
+  });
+
+  it('text logs by default: a timestamp and a level on each line; Redis unreachable is a warning without --verbose', async () => {
+    const free = createServer();
+    await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', resolve));
+    const port = (free.address() as { port: number }).port;
+    await new Promise((resolve) => free.close(resolve)); // nothing listens there now
+    const r = run(['--port', '0', '--no-demo'], { REDIS_URL: `redis://127.0.0.1:${port}` });
+    const deadline = Date.now() + 10_000;
+    while (!/WARN.*Redis/i.test(r.stderr())) {
+      if (Date.now() > deadline) throw new Error(`no Redis warning; stderr: ${r.stderr()}`);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    for (const line of r.stderr().split('\n').filter(Boolean)) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARN|ERROR) /);
+    r.child.kill('SIGTERM');
+    await r.exited;
+  });
+
+  it.each([[['--log-format', 'xml']], [['--log-level', 'loud']]])('rejects %j with exit code 2', async (args) => {
+    const r = run(['--port', '0', ...args]);
+    expect((await r.exited).code).toBe(2);
+    expect(r.stderr()).toMatch(/--log-/);
   });
 
   it('--help prints usage and exits 0', async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Heartbeat } from '../../src/server/heartbeat.js';
+import { Heartbeat, KERNEL_DRAIN_GRACES } from '../../src/server/heartbeat.js';
 import type { Session } from '../../src/server/session.js';
 import { connect, open, startServer, waitUntil } from './helpers.js';
 
@@ -15,8 +15,8 @@ describe('server heartbeat (real sockets)', () => {
 
   it('terminates a connection silent for connectionTimeout, cleans up, and counts it', async () => {
     const server = await startServer({ heartbeatInterval: 100, connectionTimeout: 300 });
-    const silent = await open(server);
-    // The test client answers nothing by itself: after this subscribe the connection is silent.
+    const silent = await open(server, { autoPong: false });
+    // Nor protocol pongs (autoPong off) nor JSON pongs: after this subscribe the connection is silent.
     await silent.next('connected');
     await silent.request({ type: 'subscribe', data: { topics: ['alerts'] } }, 'subscribed');
     const closed = await silent.closed;
@@ -56,13 +56,20 @@ describe('Heartbeat (unit, fake timers)', () => {
   });
 
   function fakeSession(lastSeen: number) {
-    return {
+    const s = {
       state: 'open',
       lastSeen,
       writes: 0,
       closedWith: undefined as number | undefined,
       terminated: false,
-      socket: { terminate() { /* set below */ }, readyState: 1 },
+      pings: 0,
+      socket: {
+        terminate() { /* set below */ },
+        readyState: 1,
+        ping() {
+          s.pings++;
+        },
+      },
       write() {
         this.writes++;
         return true;
@@ -72,7 +79,65 @@ describe('Heartbeat (unit, fake timers)', () => {
         this.state = 'closing';
       },
     };
+    return s;
   }
+
+  it('sends a protocol-level ping frame with every JSON ping', () => {
+    vi.useFakeTimers();
+    const s = fakeSession(Date.now());
+    const hb = new Heartbeat(new Set([s]) as unknown as Set<Session>, { intervalMs: 1000, timeoutMs: 60_000, closeGraceMs: 100 });
+    hb.start();
+    vi.advanceTimersByTime(3000);
+    expect(s.writes).toBe(3);
+    expect(s.pings).toBe(3);
+    hb.stop();
+  });
+
+  it('does not ping a connection during its first interval (counters stay exact right after connect)', () => {
+    vi.useFakeTimers();
+    const s = Object.assign(fakeSession(Date.now()), { openedAt: Date.now() });
+    const hb = new Heartbeat(new Set([s]) as unknown as Set<Session>, { intervalMs: 1000, timeoutMs: 60_000, closeGraceMs: 100 });
+    hb.start();
+    vi.advanceTimersByTime(900);
+    expect(s.writes).toBe(0);
+    vi.advanceTimersByTime(2100);
+    expect(s.writes).toBeGreaterThanOrEqual(1);
+    expect(s.pings).toBe(s.writes);
+    hb.stop();
+  });
+
+  it('a draining slow consumer is terminated only once its backlog stops shrinking for a whole grace', () => {
+    vi.useFakeTimers();
+    const hb = new Heartbeat(new Set(), { intervalMs: 1000, timeoutMs: 2000, closeGraceMs: 300 });
+    let terminated = 0;
+    const socket = { readyState: 2, bufferedAmount: 100_000, send() {}, close() {}, terminate: () => void terminated++ };
+    hb.closeSoon(socket, true);
+    hb.start();
+    for (let i = 0; i < 10; i++) {
+      socket.bufferedAmount -= 5_000; // reads a little each grace
+      vi.advanceTimersByTime(300);
+    }
+    expect(terminated).toBe(0);
+    vi.advanceTimersByTime(700); // no progress for a whole grace
+    expect(terminated).toBe(1);
+    hb.stop();
+  });
+
+  it('a drained slow consumer (all handed to the kernel) gets KERNEL_DRAIN_GRACES more graces, then is terminated', () => {
+    vi.useFakeTimers();
+    const hb = new Heartbeat(new Set(), { intervalMs: 1000, timeoutMs: 2000, closeGraceMs: 100 });
+    let terminated = 0;
+    const socket = { readyState: 2, bufferedAmount: 10_000, send() {}, close() {}, terminate: () => void terminated++ };
+    hb.closeSoon(socket, true);
+    hb.start();
+    socket.bufferedAmount = 0;
+    vi.advanceTimersByTime(150);
+    vi.advanceTimersByTime(100 * KERNEL_DRAIN_GRACES - 100);
+    expect(terminated).toBe(0);
+    vi.advanceTimersByTime(300);
+    expect(terminated).toBe(1);
+    hb.stop();
+  });
 
   it('spreads one pass over the interval: each session is pinged once per interval, in slices', () => {
     vi.useFakeTimers();
