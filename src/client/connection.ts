@@ -16,6 +16,8 @@ export interface ConnectionHandlers {
   onFrame(event: ServerEvent | Envelope, known: boolean): void;
   onInvalid(raw: unknown, message: string): void;
   onClose(code: number, reason: string, error: SigmaxError): void;
+  /** The frame of each heartbeat ping (the client tags it so its `pong` never answers a user's `ping()`). */
+  heartbeat?(): object;
 }
 
 export interface ConnectionTimings {
@@ -68,6 +70,7 @@ export class Connection {
     this.#teardown(code, reason);
   }
 
+  /** Every inbound frame. The one place a frame becomes events: a decoder (e.g. of batched frames) plugs in here. */
   #onMessage(raw: unknown): void {
     if (this.#deadTimer !== undefined) {
       clearTimeout(this.#deadTimer);
@@ -92,7 +95,7 @@ export class Connection {
     const { pingInterval, pingTimeout } = this.#t;
     if (!pingInterval) return;
     this.#pingTimer = setInterval(() => {
-      this.send({ type: 'ping' });
+      this.send(this.#h.heartbeat?.() ?? { type: 'ping' });
       this.#deadTimer ??= setTimeout(
         () => this.#fail(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout', new ConnectionError('CONNECTION_LOST', `Nothing received within ${pingTimeout} ms of a ping`, { code: CloseCode.HEARTBEAT_TIMEOUT, reason: 'heartbeat timeout' })),
         pingTimeout,

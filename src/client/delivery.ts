@@ -87,6 +87,16 @@ export class Delivery {
     }
   }
 
+  /**
+   * A `subscribed` reply may carry `{epoch, seq}`: the position from which this connection receives every matching
+   * event (the reference server sends it in answer to `since`, so also after a gap). With no position yet in the
+   * connection's epoch, start from it, so a client that has received no event since can still resume what it misses.
+   */
+  adopt(data: { seq?: number | null; epoch?: string | null }, current: string | undefined): void {
+    const { seq, epoch = current } = data;
+    if (typeof seq === 'number' && epoch && epoch === current && this.pos?.epoch !== epoch) this.pos = { epoch, seq };
+  }
+
   /** Records a gap after `since`; iterators get a marker (or a `GapError`). Returns the gap for the `gap` event. */
   gap(since: StreamPosition, newEpoch: string | undefined): GapInfo {
     const info: GapInfo = { epoch: since.epoch, seq: since.seq, newEpoch, reason: newEpoch !== since.epoch ? 'epoch_changed' : 'history_exceeded' };

@@ -1,5 +1,5 @@
 /** Type tests: checked by `tsc --noEmit` (npm test runs it first); the runtime part only asserts the calls exist. */
-import { describe, expectTypeOf, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   SigmaxWebSocketClient,
   WSEventType,
@@ -27,8 +27,8 @@ describe('typed API', () => {
     client.on('*', (e) => expectTypeOf(e).toEqualTypeOf<SigmaxEvent>());
     // @ts-expect-error: handler of the wrong event type
     client.on('trade_executed', (e: SigmaxEvent<'alert'>) => e);
-    // @ts-expect-error: not an event
-    client.on('nope', () => {});
+    // @ts-expect-error: not an event (and a TypeError at run time)
+    expect(() => client.on('nope', () => {})).toThrow(TypeError);
     off();
   });
 
