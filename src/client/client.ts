@@ -2,19 +2,21 @@
  * The reconnecting client: an explicit state machine (the table below), the subscription registry (desired state,
  * restored on every open by `restore.ts`), event fan-out (`delivery.ts`, `handlers.ts`) and the API calls.
  */
-import WebSocket from 'isomorphic-ws';
-import { Feature, isPublishedEventType, isRetryableClose, normalizeSubscription, type Envelope, type EventDataMap, type PublishedEventType, type ServerEvent, type StreamPosition } from '../protocol/index.js';
+import { type Envelope, type EventDataMap, type PublishedEventType, type ServerEvent, type StreamPosition } from '../protocol/index.js';
 import { backoffDelay } from './backoff.js';
 import { Connection } from './connection.js';
 import { Delivery, type ListenOptions } from './delivery.js';
-import { AuthenticationError, ClosedError, ConnectionError, ProtocolError, ServerError, ValidationError, type SigmaxError } from './errors.js';
+import { ClosedError, ConnectionError, type ServerError, type SigmaxError } from './errors.js';
 import type { ClientEventName, ClientEvents, ClientState, ClientStats, CloseInfo, GapMarker, OpenInfo, SigmaxEvent } from './events.js';
 import { Handlers } from './handlers.js';
-import { resolveOptions, type ClientOptions, type ConnectOptions, type ResolvedOptions, type WebSocketConstructor } from './options.js';
+import { classifyClose } from './policy.js';
+import { resolveOptions, type ClientOptions, type ConnectOptions, type ResolvedOptions } from './options.js';
 import { anyReply, Requests, SUBSCRIPTIONS } from './requests.js';
-import { restore, syncChanges, type RestoreContext } from './restore.js';
-import { SubscriptionRegistry, type SubscriptionRequest, type SubscriptionResult } from './subscriptions.js';
+import { openAttempt, type AttemptHost } from './attempt.js';
+import { syncChanges, type RestoreContext } from './restore.js';
+import { changeSubscription, SubscriptionRegistry, type SubscriptionHost, type SubscriptionLists, type SubscriptionRequest, type SubscriptionResult } from './subscriptions.js';
 import { watchPage } from './wake.js';
+import { OpenWaiters } from './waiters.js';
 
 /**
  * The allowed transitions. `connecting`: an attempt is in flight (socket, `connected`, restore); `reconnecting`: a
@@ -31,10 +33,8 @@ const NEXT: Readonly<Record<ClientState, readonly ClientState[]>> = {
 
 const COMMAND_REPLY = { get_status: 'system_status', get_portfolio: 'portfolio_update', get_health: 'health_update' } as const;
 type CommandReply = typeof COMMAND_REPLY;
-const FATAL_SERVER_CODES = ['AUTHENTICATION_FAILED', 'ORIGIN_NOT_ALLOWED'];
 const closedError = () => new ClosedError('CLIENT_CLOSED', 'The client was closed');
 const aborted = (s: AbortSignal) => new ClosedError('ABORTED', 'Aborted by its AbortSignal', { cause: s.reason });
-interface Waiter { resolve(i: OpenInfo): void; reject(e: SigmaxError): void; off?(): void }
 
 /**
  * A reconnecting, typed client for the SIGMAX WebSocket API. See the README for semantics.
@@ -54,17 +54,20 @@ export class SigmaxWebSocketClient {
   #url = '';
   #conn: Connection | undefined;
   #info: OpenInfo | undefined;
-  #byType = true;
   #attempt = 0;
   #opened = false;
   /** The timer the current state owns: backoff (`reconnecting`) or healthy (`open`). */
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #waiters: Waiter[] = [];
-  /** An `error` frame that came before `connected`: it is reported with the close that follows. */
-  #held: ServerError | undefined;
-  #greeted = false;
+  readonly #waiters = new OpenWaiters();
   #unwatch: (() => void) | undefined;
-  #stats = { reconnects: 0, lastRtt: undefined as number | undefined, invalidFrames: 0 };
+  readonly #subHost: SubscriptionHost = {
+    subs: this.#subs,
+    sender: () => (this.#state === 'open' ? (frame, expect) => this.#request(frame, expect) : undefined),
+    adopt: (data) => this.#delivery.adopt(data, this.#info?.epoch),
+    closed: () => this.#state === 'closed',
+  };
+  readonly #stats = { reconnects: 0, lastRtt: undefined as number | undefined, invalidFrames: 0 };
+  readonly #attemptHost: AttemptHost;
 
   /** @throws TypeError when an option is invalid (the message quotes the value). */
   constructor(options?: ClientOptions) {
@@ -72,25 +75,26 @@ export class SigmaxWebSocketClient {
     this.#h = new Handlers(this.#o.logger);
     this.#delivery = new Delivery((e) => (this.#h.emit(e.type, e as never), this.#h.emit('*', e)), { bufferSize: this.#o.listenBufferSize, overflow: this.#o.listenOverflow });
     for (const [k, fn] of Object.entries(this.#o.listeners ?? {})) if (fn) this.#h.add(k as ClientEventName, fn as never);
+    this.#attemptHost = {
+      options: this.#o, handlers: this.#h, requests: this.#requests, subs: this.#subs, delivery: this.#delivery, stats: this.#stats,
+      isCurrent: (conn) => this.#conn === conn,
+      connected: (info) => void (this.#info = info),
+      restored: (ctx, sent) => this.#restored(ctx, sent),
+      lost: (code, reason, error, held) => this.#onLost(code, reason, error, held),
+    };
   }
 
   /** Current state. */
-  get state(): ClientState {
-    return this.#state;
-  }
+  get state(): ClientState { return this.#state; }
   /** `connection_id` of the open connection. */
-  get connectionId(): string | undefined {
-    return this.#state === 'open' ? this.#info?.connectionId : undefined;
-  }
+  get connectionId(): string | undefined { return this.#state === 'open' ? this.#info?.connectionId : undefined; }
   /** Where the client resumes from: epoch and `seq` of the last event delivered, or the position a `subscribed` reply gave; `undefined` before either. */
   get position(): StreamPosition | undefined {
     const pos = this.#delivery.pos;
     return pos && { ...pos };
   }
   /** Whether the state is `open`. */
-  isConnected(): boolean {
-    return this.#state === 'open';
-  }
+  isConnected(): boolean { return this.#state === 'open'; }
 
   /**
    * Opens the connection; resolves once `connected` has arrived and recorded subscriptions are restored. While open,
@@ -102,23 +106,14 @@ export class SigmaxWebSocketClient {
   connect(target?: string | ConnectOptions, apiKey?: string): Promise<OpenInfo> {
     const t: ConnectOptions = typeof target === 'object' && target ? target : { url: target, apiKey };
     if (this.#state === 'open' && this.#info) return Promise.resolve(this.#info);
-    const signals = [t.signal, this.#o.signal].filter((s): s is AbortSignal => !!s);
-    const gone = signals.find((s) => s.aborted);
+    const gone = [t.signal, this.#o.signal].find((s) => s?.aborted);
     if (gone) return Promise.reject(aborted(gone));
-    const p = new Promise<OpenInfo>((resolve, reject) => {
-      const w: Waiter = { resolve, reject };
-      const abort = () => t.signal && this.#finish('aborted', aborted(t.signal));
-      t.signal?.addEventListener('abort', abort);
-      w.off = () => t.signal?.removeEventListener('abort', abort);
-      this.#waiters.push(w);
-    });
-    if (this.#state === 'connecting' || this.#state === 'reconnecting') return p;
-    const url = t.url ?? this.#o.url;
+    const starting = this.#state !== 'connecting' && this.#state !== 'reconnecting';
+    const url = (t.url ?? this.#o.url) as string;
+    if (starting && (typeof url !== 'string' || !url)) return Promise.reject(new TypeError(`Expected a WebSocket URL, got ${String(url)} (${typeof url})`));
+    const p = this.#waiters.add(t.signal, (signal) => this.#finish('aborted', aborted(signal)));
+    if (!starting) return p;
     const key = t.apiKey ?? this.#o.apiKey;
-    if (typeof url !== 'string' || !url) {
-      for (const w of this.#waiters.splice(0)) w.off?.();
-      return Promise.reject(new TypeError(`Expected a WebSocket URL, got ${String(url)} (${typeof url})`));
-    }
     this.#url = key ? `${url}${url.includes('?') ? '&' : '?'}api_key=${encodeURIComponent(key)}` : url;
     this.#opened = false;
     this.#attempt = 0;
@@ -135,17 +130,11 @@ export class SigmaxWebSocketClient {
   }
 
   /** Registers a handler; returns a function that removes exactly this registration (idempotent). @throws TypeError for an unknown event name or a handler that is not a function. */
-  on<K extends ClientEventName>(type: K, handler: NoInfer<ClientEvents[K]>): () => void {
-    return this.#h.add(type, handler);
-  }
+  on<K extends ClientEventName>(type: K, handler: NoInfer<ClientEvents[K]>): () => void { return this.#h.add(type, handler); }
   /** Registers a handler called at most once; returns its remover. @throws TypeError like `on()`. */
-  once<K extends ClientEventName>(type: K, handler: NoInfer<ClientEvents[K]>): () => void {
-    return this.#h.add(type, handler, true);
-  }
+  once<K extends ClientEventName>(type: K, handler: NoInfer<ClientEvents[K]>): () => void { return this.#h.add(type, handler, true); }
   /** Removes every registration of `handler` for `type`. */
-  off<K extends ClientEventName>(type: K, handler: NoInfer<ClientEvents[K]>): void {
-    this.#h.remove(type, handler);
-  }
+  off<K extends ClientEventName>(type: K, handler: NoInfer<ClientEvents[K]>): void { this.#h.remove(type, handler); }
 
   /** Published events as an async iterator, optionally filtered by type and topic; bounded buffer; `break`, `signal` and `disconnect()` end it. A gap yields a {@link GapMarker}. */
   listen<T extends PublishedEventType = PublishedEventType>(options: ListenOptions<T> = {}): AsyncIterableIterator<SigmaxEvent<T> | GapMarker> {
@@ -157,13 +146,9 @@ export class SigmaxWebSocketClient {
    * input rejects with `ValidationError`, a refusal with `ServerError`; nothing is recorded then. While not open (or
    * lost before the reply) the wish is recorded and sent on (re)connect: it resolves with `queued: true`.
    */
-  subscribe(request: SubscriptionRequest): Promise<SubscriptionResult> {
-    return this.#changeSubscription('subscribe', request);
-  }
+  subscribe(request: SubscriptionRequest): Promise<SubscriptionResult> { return changeSubscription(this.#subHost, 'subscribe', request); }
   /** Unsubscribes; same rules as `subscribe`. */
-  unsubscribe(request: SubscriptionRequest): Promise<SubscriptionResult> {
-    return this.#changeSubscription('unsubscribe', request);
-  }
+  unsubscribe(request: SubscriptionRequest): Promise<SubscriptionResult> { return changeSubscription(this.#subHost, 'unsubscribe', request); }
 
   /** Sends a command and resolves with its reply's `data`; rejects with `ServerError` (e.g. `UNKNOWN_COMMAND`), `ProtocolError` (a reply of the wrong type) or `TimeoutError`. */
   command<N extends keyof CommandReply>(name: N, args?: Record<string, unknown>): Promise<EventDataMap[CommandReply[N]]>;
@@ -173,17 +158,11 @@ export class SigmaxWebSocketClient {
     return (await this.#request({ type: 'command', data: { ...args, command: name } }, expect)).data;
   }
   /** The system status (`get_status` → `system_status`). */
-  getStatus(): Promise<EventDataMap['system_status']> {
-    return this.command('get_status');
-  }
+  getStatus(): Promise<EventDataMap['system_status']> { return this.command('get_status'); }
   /** The portfolio (`get_portfolio` → `portfolio_update`). */
-  getPortfolio(): Promise<EventDataMap['portfolio_update']> {
-    return this.command('get_portfolio');
-  }
+  getPortfolio(): Promise<EventDataMap['portfolio_update']> { return this.command('get_portfolio'); }
   /** The health metrics (`get_health` → `health_update`). */
-  getHealth(): Promise<EventDataMap['health_update']> {
-    return this.command('get_health');
-  }
+  getHealth(): Promise<EventDataMap['health_update']> { return this.command('get_health'); }
   /** This connection's subscriptions as the server holds them, e.g. `['executions', 'symbol:BTC/USDT']`. */
   async getSubscriptions(): Promise<string[]> {
     const ev = (await this.#request({ type: 'get_subscriptions' }, SUBSCRIPTIONS)) as ServerEvent<'system_status'>;
@@ -226,70 +205,38 @@ export class SigmaxWebSocketClient {
 
   /** One attempt (state `connecting`). */
   #open(): void {
-    this.#held = undefined;
-    this.#greeted = false;
-    const { connectTimeout, pingInterval, pingTimeout, commandTimeout } = this.#o;
     try {
-      const conn: Connection = new Connection((this.#o.WebSocket ?? WebSocket) as WebSocketConstructor, this.#url, { connectTimeout, pingInterval, pingTimeout }, {
-        onConnected: (d) => this.#onConnected(conn, d),
-        onFrame: (ev, known) => this.#onFrame(ev, known),
-        onInvalid: (raw, message) => {
-          this.#stats.invalidFrames++;
-          this.#h.emit('error', new ProtocolError(`Invalid frame from server: ${message}`, raw));
-        },
-        onClose: (code, reason, error) => this.#onLost(code, reason, error),
-        heartbeat: () => ({ type: 'ping', request_id: this.#requests.quiet('pong', commandTimeout) }),
-      });
-      this.#conn = conn;
+      this.#conn = openAttempt(this.#attemptHost, this.#url);
     } catch (cause) {
       this.#finish('connect failed', new ConnectionError('CONNECTION_FAILED', `Cannot open ${this.#url}: ${String(cause)}`, undefined, { cause }));
     }
   }
 
-  #onConnected(conn: Connection, d: EventDataMap['connected']): void {
-    const features = d.features ?? [];
-    this.#byType = !features.includes(Feature.REQUEST_ID);
-    const info: OpenInfo = (this.#info = { connectionId: d.connection_id, protocol: d.protocol ?? undefined, features, epoch: d.epoch ?? undefined, recovered: undefined });
-    this.#greeted = true;
-    const held = this.#held;
-    this.#held = undefined;
-    if (held) this.#h.emit('error', held);
-    const alive = () => this.#conn === conn;
-    const ctx: RestoreContext = {
-      subs: this.#subs, delivery: this.#delivery, info, resume: this.#o.resume, alive,
-      send: (frame, expect) => this.#send(conn, frame, expect),
-      report: (e) => this.#h.emit('error', e),
-      gap: (g) => this.#h.emit('gap', g),
-    };
-    restore(ctx, (sent) => {
-      const again = this.#opened;
-      this.#opened = true;
-      if (!this.#to('open', again ? 'reconnected' : 'connected')) return;
-      this.#timer = setTimeout(() => ((this.#timer = undefined), (this.#attempt = 0)), this.#o.healthyAfter);
-      syncChanges(ctx, sent);
-      if (again) this.#stats.reconnects++;
-      for (const w of this.#waiters.splice(0)) w.off?.(), w.resolve(info);
-      this.#h.emit('open', info);
-      if (again && this.#state === 'open') this.#h.emit('reconnected', info);
-    });
+  /** The attempt's restore is done: open. */
+  #restored(ctx: RestoreContext, sent: SubscriptionLists): void {
+    const again = this.#opened;
+    this.#opened = true;
+    if (!this.#to('open', again ? 'reconnected' : 'connected')) return;
+    this.#timer = setTimeout(() => ((this.#timer = undefined), (this.#attempt = 0)), this.#o.healthyAfter);
+    syncChanges(ctx, sent);
+    if (again) this.#stats.reconnects++;
+    const info = ctx.info;
+    this.#waiters.settle({ info });
+    this.#h.emit('open', info);
+    if (again && this.#state === 'open') this.#h.emit('reconnected', info);
   }
 
   /** The socket of the current attempt or connection closed: retry after a backoff, or end. */
-  #onLost(code: number, reason: string, error: SigmaxError): void {
+  #onLost(code: number, reason: string, error: SigmaxError, held: ServerError | undefined): void {
     this.#conn = undefined;
     this.#requests.failAll(new ConnectionError('CONNECTION_LOST', 'The connection was lost before the reply', { code, reason }));
-    const held = this.#held;
-    this.#held = undefined;
-    const fatal = !isRetryableClose(code) || error.code === 'AUTHENTICATION_FAILED' || (held && FATAL_SERVER_CODES.includes(held.code))
-      ? new AuthenticationError(held?.code ?? 'AUTHENTICATION_FAILED', held?.message ?? `Refused by the server (close ${code}${reason ? `: ${reason}` : ''})`, held?.details)
-      : undefined;
-    const failure = fatal ?? held ?? error;
+    const { fatal, failure } = classifyClose(code, reason, error, held);
     const retrying = this.#o.autoReconnect && !fatal && (this.#opened || this.#o.retryFirstConnect);
     const close: CloseInfo = { code, reason, willRetry: retrying && this.#attempt < this.#o.maxReconnectAttempts };
     this.#h.log('info', `closed ${code} ${reason}`);
     if (!close.willRetry) {
       const gaveUp = retrying ? new ConnectionError('RECONNECT_FAILED', `Gave up after ${this.#attempt} reconnect attempts`, { code, reason }, { cause: failure }) : undefined;
-      return this.#finish(`close ${code}`, fatal ?? gaveUp ?? (this.#opened ? undefined : failure), close);
+      return this.#finish(`close ${code}`, fatal ? failure : (gaveUp ?? (this.#opened ? undefined : failure)), close);
     }
     const delay = backoffDelay(this.#attempt++, { minDelay: this.#o.minReconnectDelay, maxDelay: this.#o.maxReconnectDelay, random: this.#o.random });
     if (!this.#to('reconnecting', `close ${code}`)) return;
@@ -307,12 +254,11 @@ export class SigmaxWebSocketClient {
     if (this.#state === 'closed') return;
     const quiet = !error || error instanceof ClosedError;
     this.#requests.failAll(error ?? closedError());
-    const waiters = this.#waiters.splice(0);
-    for (const w of waiters) w.off?.(), w.reject(error ?? closedError());
-    const iterators = this.#delivery.end(waiters.length || quiet ? undefined : error);
+    const waiters = this.#waiters.settle({ error: error ?? closedError() });
+    const iterators = this.#delivery.end(waiters || quiet ? undefined : error);
     this.#to('closed', reason);
     if (close) this.#h.emit('close', close);
-    if (error && !quiet && !waiters.length && !iterators) this.#h.emit('error', error);
+    if (error && !quiet && !waiters && !iterators) this.#h.emit('error', error);
   }
 
   /** While active: a browser page coming back online or visible cuts a backoff short; the `signal` option ends the client. */
@@ -324,50 +270,12 @@ export class SigmaxWebSocketClient {
     this.#unwatch = () => (unpage?.(), s?.removeEventListener('abort', abort));
   }
 
-  // --- frames and requests -------------------------------------------------------------------
-
-  #onFrame(ev: ServerEvent | Envelope, known: boolean): void {
-    // A reply with a request_id that nothing waits for answers a request that already timed out: it was reported then.
-    if (this.#requests.settle(ev, this.#byType) || typeof ev.request_id === 'string') return;
-    if (!known) return this.#h.emit('unknown', ev as Envelope);
-    if (ev.type === 'error') {
-      const d = (ev as ServerEvent<'error'>).data;
-      const err = new ServerError(d.code, d.error, d.details);
-      // Before `connected`, or a fatal code: the close that follows reports it (one channel).
-      if (!this.#greeted || FATAL_SERVER_CODES.includes(d.code)) this.#held = err;
-      else this.#h.emit('error', err);
-      return;
-    }
-    if (isPublishedEventType(ev.type)) this.#delivery.deliver(ev as SigmaxEvent, this.#info?.epoch);
-  }
-
-  async #changeSubscription(type: 'subscribe' | 'unsubscribe', req: SubscriptionRequest): Promise<SubscriptionResult> {
-    const n = normalizeSubscription(req?.topics ?? [], req?.symbols ?? []);
-    if (!n.ok) throw new ValidationError(n.code, n.message);
-    const queued = (): SubscriptionResult => (this.#subs.apply(type, n), { topics: n.topics, symbols: n.symbols, queued: true });
-    const conn = this.#conn;
-    if (this.#state !== 'open' || !conn) return queued();
-    try {
-      const ev = (await this.#send(conn, { type, data: { topics: n.topics, symbols: n.symbols } }, `${type}d`)) as ServerEvent<'subscribed'>;
-      this.#subs.apply(type, n);
-      this.#delivery.adopt(ev.data, this.#info?.epoch);
-      return { topics: ev.data.topics, symbols: ev.data.symbols, message: ev.data.message ?? undefined };
-    } catch (e) {
-      if (!(e instanceof ConnectionError) || e.code !== 'CONNECTION_LOST' || (this.#state as ClientState) === 'closed') throw e;
-      return queued(); // lost before the reply: the wish is kept and restored on reconnect
-    }
-  }
+  // --- requests ----------------------------------------------------------------------------
 
   /** Public requests need an open connection. */
   #request(frame: { type: string; data?: object }, expect: string): Promise<ServerEvent | Envelope> {
     const conn = this.#conn;
     if (this.#state !== 'open' || !conn) return Promise.reject(this.#state === 'closed' ? closedError() : new ConnectionError('NOT_CONNECTED', `Not connected (state: ${this.#state})`));
-    return this.#send(conn, frame, expect);
-  }
-
-  #send(conn: Connection, frame: { type: string; data?: object }, expect: string): Promise<ServerEvent | Envelope> {
-    const { id, reply } = this.#requests.add(expect, this.#o.commandTimeout);
-    if (!conn.send({ ...frame, request_id: id })) this.#requests.fail(id, new ConnectionError('NOT_CONNECTED', 'The socket is not open'));
-    return reply;
+    return this.#requests.send(conn, frame, expect, this.#o.commandTimeout);
   }
 }

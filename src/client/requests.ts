@@ -6,7 +6,7 @@
  * that is not waiting for `health_update`, else the oldest.
  */
 import { isPublishedEventType, type Envelope, type ServerEvent } from '../protocol/index.js';
-import { ProtocolError, ServerError, TimeoutError, type SigmaxError } from './errors.js';
+import { ConnectionError, ProtocolError, ServerError, TimeoutError, type SigmaxError } from './errors.js';
 
 interface Pending {
   id: string;
@@ -96,6 +96,13 @@ export class Requests {
       p.resolve(event as ServerEvent);
     }
     return true;
+  }
+
+  /** Sends `frame` as a request on `conn`; the promise of its reply rejects at once when the socket is not open. */
+  send(conn: { send(frame: object): boolean }, frame: { type: string; data?: object }, expect: string, timeout: number): Promise<ServerEvent> {
+    const { id, reply } = this.add(expect, timeout);
+    if (!conn.send({ ...frame, request_id: id })) this.fail(id, new ConnectionError('NOT_CONNECTED', 'The socket is not open'));
+    return reply;
   }
 
   /** Rejects one request (e.g. it could not be sent). */
