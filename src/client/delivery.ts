@@ -2,7 +2,7 @@
  * What reaches the application: published events (deduplicated by `seq`, with the stream position kept for
  * resume), gaps, and the `listen()` iterators that receive both.
  */
-import { EVENT_TOPIC, type PublishedEventType, type StreamPosition } from '../protocol/index.js';
+import { EVENT_TOPIC, type PublishedEventType, type StreamPosition, type TopicName } from '../protocol/index.js';
 import { GapError, type SigmaxError } from './errors.js';
 import type { GapInfo, GapMarker, SigmaxEvent } from './events.js';
 import { EventQueue } from './listen.js';
@@ -13,7 +13,7 @@ export interface ListenOptions<T extends PublishedEventType = PublishedEventType
   /** Only these event types. @default every published type */
   types?: readonly T[] | undefined;
   /** Only events published on these topics. @default every topic */
-  topics?: readonly string[] | undefined;
+  topics?: readonly TopicName[] | undefined;
   /** Ends the iterator when aborted: it completes normally, dropping what it had buffered. */
   signal?: AbortSignal | undefined;
   /** Buffer bound in events. @default the client's `listenBufferSize` (1000) */

@@ -1,5 +1,5 @@
 /** The subscription registry (the topics and symbols the application wants, independent of any socket) and the subscription calls. */
-import { normalizeSubscription, type EventDataMap } from '../protocol/index.js';
+import { normalizeSubscription, type EventDataMap, type TopicName } from '../protocol/index.js';
 import { ConnectionError, ValidationError } from './errors.js';
 
 /** Topics and symbols, as lists. */
@@ -36,9 +36,9 @@ export class SubscriptionRegistry {
   }
 }
 
-/** Topics and symbols, as given to `subscribe` / `unsubscribe`. */
+/** Topics and symbols, as given to `subscribe` / `unsubscribe`. Only known topics type-check (`'executions'`, not `'execution'`). */
 export interface SubscriptionRequest {
-  topics?: readonly string[] | undefined;
+  topics?: readonly TopicName[] | undefined;
   symbols?: readonly string[] | undefined;
 }
 

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { CloseCode, ErrorCode, Feature, WS_PATH, type EventDataMap, type PublishedEventType } from '../protocol/index.js';
+import { CloseCode, ErrorCode, Feature, WS_PATH, type EventDataMap, type EventInputMap, type PublishedEventType } from '../protocol/index.js';
 import { admit } from './admission.js';
 import { resolveOptions, type ResolvedOptions, type SigmaxServerOptions } from './config.js';
 import { Counters, type ServerContext } from './context.js';
@@ -283,7 +283,7 @@ export class SigmaxServer {
    * @throws {InvalidEventError} unknown type or data that fails the type's schema.
    * @throws {ServerClosedError} when not listening.
    */
-  async publish<T extends PublishedEventType>(type: T, data: EventDataMap[T]): Promise<void> {
+  async publish<T extends PublishedEventType>(type: T, data: EventInputMap[T]): Promise<void> {
     validateEvent(type, data);
     await this.#append(type, data);
   }
