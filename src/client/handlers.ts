@@ -2,7 +2,6 @@
  * The application's handlers: registration (checked at run time), fan-out, and where errors end up. A throwing
  * handler never stops the others; an error nobody listens to is logged, or printed once per code.
  */
-import { EventEmitter } from 'eventemitter3';
 import { EVENT_TOPIC } from '../protocol/index.js';
 import { SigmaxError } from './errors.js';
 import type { ClientEventName, ClientEvents } from './events.js';
@@ -30,9 +29,14 @@ function printUnhandled(err: SigmaxError, printed: Set<string>): void {
   console.error(`[sigmax-ws] ${err.code}: ${err.message}\n  hint: ${hint}. Add client.on('error', …) or a \`logger\` option to handle errors (this message is then no longer printed).`);
 }
 
+interface Registration {
+  handler: Function;
+  once: boolean;
+}
+
+/** A small typed emitter (copy-on-write lists: a handler added or removed during an emit takes effect at the next). */
 export class Handlers {
-  readonly #ee = new EventEmitter();
-  readonly #wrapped = new WeakMap<Function, Map<string, Function>>();
+  readonly #lists = new Map<string, readonly Registration[]>();
   readonly #printed = new Set<string>();
   readonly #logger: Logger | undefined;
 
@@ -40,51 +44,50 @@ export class Handlers {
     this.#logger = logger;
   }
 
-  /** Registers `handler`; returns its remover. @throws TypeError for an unknown event name or a non-function. */
+  /** Registers `handler`; returns its remover (idempotent). @throws TypeError for an unknown event name or a non-function. */
   add<K extends ClientEventName>(type: K, handler: ClientEvents[K], once = false): () => void {
     if (!EVENT_NAMES.has(type)) throw new TypeError(`Unknown event name ${JSON.stringify(type)} (known: ${[...EVENT_NAMES].join(', ')})`);
     if (typeof handler !== 'function') throw new TypeError(`Expected the \`${type}\` handler to be a function, got ${handler === null ? 'null' : typeof handler}`);
-    const ctx = {};
-    const fn = this.#wrap(type, handler);
-    this.#ee[once ? 'once' : 'on'](type, fn as never, ctx);
-    return () => void this.#ee.removeListener(type, fn as never, ctx);
+    const reg: Registration = { handler, once };
+    this.#lists.set(type, [...(this.#lists.get(type) ?? []), reg]);
+    return () => this.#drop(type, (r) => r === reg);
   }
 
+  /** Removes every registration of `handler` for `type`. */
   remove(type: string, handler: Function): void {
-    const fn = this.#wrapped.get(handler)?.get(type);
-    if (fn) this.#ee.removeListener(type, fn as never);
+    this.#drop(type, (r) => r.handler === handler);
   }
 
   emit<K extends ClientEventName>(type: K, arg: Parameters<ClientEvents[K]>[0]): void {
+    const list = this.#lists.get(type) ?? [];
     if (type === 'error') {
       this.log('error', String(arg));
-      if (!this.#logger && !this.#ee.listenerCount('error')) printUnhandled(arg as SigmaxError, this.#printed);
+      if (!this.#logger && !list.length) printUnhandled(arg as SigmaxError, this.#printed);
     }
-    this.#ee.emit(type, arg as never);
+    for (const r of list) {
+      if (r.once) this.#drop(type, (x) => x === r);
+      this.#call(type, r.handler, arg);
+    }
   }
 
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string, ...args: unknown[]): void {
     this.#logger?.[level]?.(`[sigmax-ws] ${message}`, ...args);
   }
 
-  /** One wrapper per handler and event (so `off()` finds it) that reports what the handler throws as `HANDLER_ERROR`. */
-  #wrap(type: string, handler: Function): Function {
-    let byType = this.#wrapped.get(handler);
-    if (!byType) this.#wrapped.set(handler, (byType = new Map()));
-    let fn = byType.get(type);
-    if (!fn) {
-      fn = (arg: unknown) => {
-        try {
-          handler(arg);
-        } catch (cause) {
-          const err = new SigmaxError('HANDLER_ERROR', `A \`${type}\` handler threw: ${String(cause)}`, { cause });
-          if (type !== 'error') this.emit('error', err);
-          else if (this.#logger) this.log('error', err.message, cause);
-          else printUnhandled(err, this.#printed);
-        }
-      };
-      byType.set(type, fn);
+  #drop(type: string, match: (r: Registration) => boolean): void {
+    const list = this.#lists.get(type);
+    if (list) this.#lists.set(type, list.filter((r) => !match(r)));
+  }
+
+  /** Calls a handler; what it throws is reported as `HANDLER_ERROR`, so it never keeps the others from running. */
+  #call(type: string, handler: Function, arg: unknown): void {
+    try {
+      handler(arg);
+    } catch (cause) {
+      const err = new SigmaxError('HANDLER_ERROR', `A \`${type}\` handler threw: ${String(cause)}`, { cause });
+      if (type !== 'error') this.emit('error', err);
+      else if (this.#logger) this.log('error', err.message, cause);
+      else printUnhandled(err, this.#printed);
     }
-    return fn;
   }
 }
