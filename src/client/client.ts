@@ -6,12 +6,12 @@ import { type Envelope, type EventDataMap, type PublishedEventType, type ServerE
 import { backoffDelay } from './backoff.js';
 import { Connection } from './connection.js';
 import { Delivery, type ListenOptions } from './delivery.js';
-import { ClosedError, ConnectionError, type ServerError, type SigmaxError } from './errors.js';
+import { aborted, ClosedError, closedError, ConnectionError, type ServerError, type SigmaxError } from './errors.js';
 import type { ClientEventName, ClientEvents, ClientState, ClientStats, CloseInfo, GapMarker, OpenInfo, SigmaxEvent } from './events.js';
 import { Handlers } from './handlers.js';
 import { classifyClose } from './policy.js';
 import { resolveOptions, type ClientOptions, type ConnectOptions, type ResolvedOptions } from './options.js';
-import { anyReply, Requests, SUBSCRIPTIONS } from './requests.js';
+import { replyOf, Requests, SUBSCRIPTIONS, type CommandReply } from './requests.js';
 import { openAttempt, type AttemptHost } from './attempt.js';
 import { syncChanges, type RestoreContext } from './restore.js';
 import { changeSubscription, SubscriptionRegistry, type SubscriptionHost, type SubscriptionLists, type SubscriptionRequest, type SubscriptionResult } from './subscriptions.js';
@@ -31,10 +31,6 @@ const NEXT: Readonly<Record<ClientState, readonly ClientState[]>> = {
   closed: ['connecting'],
 };
 
-const COMMAND_REPLY = { get_status: 'system_status', get_portfolio: 'portfolio_update', get_health: 'health_update' } as const;
-type CommandReply = typeof COMMAND_REPLY;
-const closedError = () => new ClosedError('CLIENT_CLOSED', 'The client was closed');
-const aborted = (s: AbortSignal) => new ClosedError('ABORTED', 'Aborted by its AbortSignal', { cause: s.reason });
 
 /**
  * A reconnecting, typed client for the SIGMAX WebSocket API. See the README for semantics.
@@ -154,8 +150,7 @@ export class SigmaxWebSocketClient {
   command<N extends keyof CommandReply>(name: N, args?: Record<string, unknown>): Promise<EventDataMap[CommandReply[N]]>;
   command(name: string, args?: Record<string, unknown>): Promise<unknown>;
   async command(name: string, args: Record<string, unknown> = {}): Promise<unknown> {
-    const expect = (COMMAND_REPLY as Record<string, string>)[name] ?? anyReply(name);
-    return (await this.#request({ type: 'command', data: { ...args, command: name } }, expect)).data;
+    return (await this.#request({ type: 'command', data: { ...args, command: name } }, replyOf(name))).data;
   }
   /** The system status (`get_status` → `system_status`). */
   getStatus(): Promise<EventDataMap['system_status']> { return this.command('get_status'); }
@@ -164,10 +159,7 @@ export class SigmaxWebSocketClient {
   /** The health metrics (`get_health` → `health_update`). */
   getHealth(): Promise<EventDataMap['health_update']> { return this.command('get_health'); }
   /** This connection's subscriptions as the server holds them, e.g. `['executions', 'symbol:BTC/USDT']`. */
-  async getSubscriptions(): Promise<string[]> {
-    const ev = (await this.#request({ type: 'get_subscriptions' }, SUBSCRIPTIONS)) as ServerEvent<'system_status'>;
-    return ev.data.subscriptions ?? [];
-  }
+  async getSubscriptions(): Promise<string[]> { return ((await this.#request({ type: 'get_subscriptions' }, SUBSCRIPTIONS)) as ServerEvent<'system_status'>).data.subscriptions ?? []; }
   /** Sends a `ping`; resolves with the round-trip time in ms (a heartbeat's `pong` never answers it). */
   async ping(): Promise<number> {
     const t0 = performance.now();
@@ -245,9 +237,7 @@ export class SigmaxWebSocketClient {
     if (this.#state === 'reconnecting') this.#h.emit('reconnecting', { attempt: this.#attempt, delay });
   }
 
-  #retry(): void {
-    if (this.#to('connecting', `attempt ${this.#attempt}`)) this.#open();
-  }
+  #retry(): void { if (this.#to('connecting', `attempt ${this.#attempt}`)) this.#open(); }
 
   /** Ends the client (`closed`): settles every pending call, `connect()` and iterator, then emits `state`, `close` and `error` (which goes to exactly one channel). */
   #finish(reason: string, error?: SigmaxError, close?: CloseInfo): void {

@@ -60,6 +60,11 @@ export class ClosedError extends SigmaxError {
   override name = 'ClosedError';
 }
 
+/** @internal */
+export const closedError = (): ClosedError => new ClosedError('CLIENT_CLOSED', 'The client was closed');
+/** @internal */
+export const aborted = (signal: AbortSignal): ClosedError => new ClosedError('ABORTED', 'Aborted by its AbortSignal', { cause: signal.reason });
+
 /** A `listen()` iterator's buffer filled up because the consumer fell behind (`LISTEN_OVERFLOW`). */
 export class ListenOverflowError extends SigmaxError {
   override name = 'ListenOverflowError';

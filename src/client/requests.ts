@@ -28,8 +28,14 @@ const LATE = 'health_update';
 export const SUBSCRIPTIONS = 'system_status+subscriptions';
 const kindOf = (e: ServerEvent | Envelope): string =>
   e.type === 'system_status' && Array.isArray((e.data as { subscriptions?: unknown } | undefined)?.subscriptions) ? SUBSCRIPTIONS : e.type;
-/** `expect` of a request whose reply type is unknown (a custom command): any type by `request_id`, this type FIFO. */
-export const anyReply = (type: string): string => `?${type}`;
+const COMMAND_REPLY = { get_status: 'system_status', get_portfolio: 'portfolio_update', get_health: 'health_update' } as const;
+/** The reply type of each known command. */
+export type CommandReply = typeof COMMAND_REPLY;
+/**
+ * The `expect` of a command: its reply type; for a command this version does not know, any type by `request_id`
+ * (and, against Part A, a reply of the command's own name).
+ */
+export const replyOf = (name: string): string => (COMMAND_REPLY as Record<string, string>)[name] ?? `?${name}`;
 const fits = (expect: string, kind: string, byId: boolean): boolean => expect === kind || (expect[0] === '?' && (byId || expect.slice(1) === kind));
 const noop = (): void => {};
 
