@@ -76,18 +76,23 @@ export class Connection {
     this.#teardown(code, reason);
   }
 
-  /** Every inbound frame. The one place a frame becomes events: a decoder (e.g. of batched frames) plugs in here. */
+  /** Every inbound frame: any frame counts as a sign of life; then it is decoded into the event(s) it carries. */
   #onMessage(raw: unknown): void {
     if (this.#deadTimer !== undefined) {
       clearTimeout(this.#deadTimer);
       this.#deadTimer = undefined;
     }
+    // The one place a frame becomes events: a decoder of frames that carry several events plugs in here.
     const r = parseServerFrame(raw);
     if (!r.ok) return this.#h.onInvalid(raw, r.issue.message);
-    const ev = r.event;
-    if (ev.type === 'ping' && r.known) {
+    this.#onEvent(r.event, r.known);
+  }
+
+  /** One decoded event: control frames are handled here, the rest goes to the client. */
+  #onEvent(ev: ServerEvent | Envelope, known: boolean): void {
+    if (ev.type === 'ping' && known) {
       this.send({ type: 'pong' });
-    } else if (ev.type === 'connected' && r.known && this.#connectTimer !== undefined) {
+    } else if (ev.type === 'connected' && known && this.#connectTimer !== undefined) {
       clearTimeout(this.#connectTimer);
       this.#connectTimer = undefined;
       this.#startHeartbeat();
@@ -96,11 +101,11 @@ export class Connection {
       this.#held = undefined;
       if (held) this.#h.onFrame(heldFrame(held), true); // not followed by a close: an ordinary error
       this.#h.onConnected(ev.data as EventDataMap['connected']);
-    } else if (ev.type === 'error' && r.known && ev.request_id == null && (this.#connectTimer !== undefined || FATAL_SERVER_CODES.includes((ev.data as EventDataMap['error']).code))) {
+    } else if (ev.type === 'error' && known && ev.request_id == null && (this.#connectTimer !== undefined || FATAL_SERVER_CODES.includes((ev.data as EventDataMap['error']).code))) {
       const d = ev.data as EventDataMap['error'];
       this.#held = new ServerError(d.code, d.error, d.details); // the close that follows reports it (one channel)
     } else {
-      this.#h.onFrame(ev, r.known);
+      this.#h.onFrame(ev, known);
     }
   }
 
