@@ -44,7 +44,7 @@ export interface ClientOptions {
   minReconnectDelay?: number | undefined;
   /** Largest wait before a reconnect attempt. @default 60000 */
   maxReconnectDelay?: number | undefined;
-  /** Reconnect attempts after a loss before giving up with `RECONNECT_FAILED`. @default Infinity */
+  /** Retries after a loss (or after a failed first attempt of `connect()`) before giving up with `RECONNECT_FAILED`. @default Infinity */
   maxReconnectAttempts?: number | undefined;
   /** A connection must stay open this long before the backoff attempt count resets (a flapping server keeps backing off). @default 5000 */
   healthyAfter?: number | undefined;
