@@ -2,20 +2,25 @@
  * One WebSocket, from open to close: waits for `connected` (with a timeout), parses and validates
  * every frame, keeps the heartbeat, answers server pings. It never reconnects: that is the client's job.
  */
-import { CloseCode, parseServerFrame, serialize, type Envelope, type EventDataMap, type ServerEvent } from '../protocol/index.js';
-import { ConnectionError, TimeoutError, type SigmaxError } from './errors.js';
+import { CloseCode, Feature, parseServerFrame, serialize, type Envelope, type EventDataMap, type ServerEvent } from '../protocol/index.js';
+import { ConnectionError, ServerError, TimeoutError, type SigmaxError } from './errors.js';
+import { FATAL_SERVER_CODES } from './policy.js';
 import type { WebSocketConstructor, WebSocketLike } from './options.js';
 
 const noop = (): void => {};
+const heldFrame = (e: ServerError): ServerEvent => ({ type: 'error', data: { code: e.code, error: e.message, details: e.details } });
 const OPEN = 1;
 
 /** Callbacks of a {@link Connection}; `onClose` is called at most once, and never after `close()`. */
 export interface ConnectionHandlers {
   onConnected(data: EventDataMap['connected']): void;
-  /** Every valid frame other than `connected` and server `ping`. */
+  /** Every valid frame other than `connected`, server `ping` and the `error` frames held for the close. */
   onFrame(event: ServerEvent | Envelope, known: boolean): void;
   onInvalid(raw: unknown, message: string): void;
-  onClose(code: number, reason: string, error: SigmaxError): void;
+  /** `held`: the server's `error` frame that announced this close (sent before `connected`, or with a fatal code). */
+  onClose(code: number, reason: string, error: SigmaxError, held: ServerError | undefined): void;
+  /** The frame of each heartbeat ping (the client tags it so its `pong` never answers a user's `ping()`). */
+  heartbeat?(): object;
 }
 
 export interface ConnectionTimings {
@@ -31,6 +36,9 @@ export class Connection {
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   #deadTimer: ReturnType<typeof setTimeout> | undefined;
   #cause: unknown;
+  #held: ServerError | undefined;
+  /** Whether the server speaks only Part A (no `request_id` echo): replies are then matched by type. */
+  byType = true;
   readonly #h: ConnectionHandlers;
   readonly #t: ConnectionTimings;
 
@@ -68,23 +76,36 @@ export class Connection {
     this.#teardown(code, reason);
   }
 
+  /** Every inbound frame: any frame counts as a sign of life; then it is decoded into the event(s) it carries. */
   #onMessage(raw: unknown): void {
     if (this.#deadTimer !== undefined) {
       clearTimeout(this.#deadTimer);
       this.#deadTimer = undefined;
     }
+    // The one place a frame becomes events: a decoder of frames that carry several events plugs in here.
     const r = parseServerFrame(raw);
     if (!r.ok) return this.#h.onInvalid(raw, r.issue.message);
-    const ev = r.event;
-    if (ev.type === 'ping' && r.known) {
+    this.#onEvent(r.event, r.known);
+  }
+
+  /** One decoded event: control frames are handled here, the rest goes to the client. */
+  #onEvent(ev: ServerEvent | Envelope, known: boolean): void {
+    if (ev.type === 'ping' && known) {
       this.send({ type: 'pong' });
-    } else if (ev.type === 'connected' && r.known && this.#connectTimer !== undefined) {
+    } else if (ev.type === 'connected' && known && this.#connectTimer !== undefined) {
       clearTimeout(this.#connectTimer);
       this.#connectTimer = undefined;
       this.#startHeartbeat();
+      this.byType = !(ev.data as EventDataMap['connected']).features?.includes(Feature.REQUEST_ID);
+      const held = this.#held;
+      this.#held = undefined;
+      if (held) this.#h.onFrame(heldFrame(held), true); // not followed by a close: an ordinary error
       this.#h.onConnected(ev.data as EventDataMap['connected']);
+    } else if (ev.type === 'error' && known && ev.request_id == null && (this.#connectTimer !== undefined || FATAL_SERVER_CODES.includes((ev.data as EventDataMap['error']).code))) {
+      const d = ev.data as EventDataMap['error'];
+      this.#held = new ServerError(d.code, d.error, d.details); // the close that follows reports it (one channel)
     } else {
-      this.#h.onFrame(ev, r.known);
+      this.#h.onFrame(ev, known);
     }
   }
 
@@ -92,7 +113,7 @@ export class Connection {
     const { pingInterval, pingTimeout } = this.#t;
     if (!pingInterval) return;
     this.#pingTimer = setInterval(() => {
-      this.send({ type: 'ping' });
+      this.send(this.#h.heartbeat?.() ?? { type: 'ping' });
       this.#deadTimer ??= setTimeout(
         () => this.#fail(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout', new ConnectionError('CONNECTION_LOST', `Nothing received within ${pingTimeout} ms of a ping`, { code: CloseCode.HEARTBEAT_TIMEOUT, reason: 'heartbeat timeout' })),
         pingTimeout,
@@ -104,7 +125,7 @@ export class Connection {
   #fail(code: number, reason: string, error: SigmaxError, closeSocket = true): void {
     if (!this.#ws) return;
     this.#teardown(code, reason, closeSocket);
-    this.#h.onClose(code, reason, error);
+    this.#h.onClose(code, reason, error, this.#held);
   }
 
   #teardown(code: number, reason: string, closeSocket = true): void {

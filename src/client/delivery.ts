@@ -2,7 +2,7 @@
  * What reaches the application: published events (deduplicated by `seq`, with the stream position kept for
  * resume), gaps, and the `listen()` iterators that receive both.
  */
-import { EVENT_TOPIC, type PublishedEventType, type StreamPosition } from '../protocol/index.js';
+import { EVENT_TOPIC, type PublishedEventType, type StreamPosition, type TopicName } from '../protocol/index.js';
 import { GapError, type SigmaxError } from './errors.js';
 import type { GapInfo, GapMarker, SigmaxEvent } from './events.js';
 import { EventQueue } from './listen.js';
@@ -13,7 +13,7 @@ export interface ListenOptions<T extends PublishedEventType = PublishedEventType
   /** Only these event types. @default every published type */
   types?: readonly T[] | undefined;
   /** Only events published on these topics. @default every topic */
-  topics?: readonly string[] | undefined;
+  topics?: readonly TopicName[] | undefined;
   /** Ends the iterator when aborted: it completes normally, dropping what it had buffered. */
   signal?: AbortSignal | undefined;
   /** Buffer bound in events. @default the client's `listenBufferSize` (1000) */
@@ -85,6 +85,16 @@ export class Delivery {
     for (const s of this.#sinks) {
       if ((!s.types || s.types.has(event.type)) && (!s.topics || s.topics.has(topic))) s.q.push(event);
     }
+  }
+
+  /**
+   * A `subscribed` reply may carry `{epoch, seq}`: the position from which this connection receives every matching
+   * event (the reference server sends it in answer to `since`, so also after a gap). With no position yet in the
+   * connection's epoch, start from it, so a client that has received no event since can still resume what it misses.
+   */
+  adopt(data: { seq?: number | null; epoch?: string | null }, current: string | undefined): void {
+    const { seq, epoch = current } = data;
+    if (typeof seq === 'number' && epoch && epoch === current && this.pos?.epoch !== epoch) this.pos = { epoch, seq };
   }
 
   /** Records a gap after `since`; iterators get a marker (or a `GapError`). Returns the gap for the `gap` event. */

@@ -55,10 +55,15 @@ export class ValidationError extends SigmaxError {
   override name = 'ValidationError';
 }
 
-/** The operation was cut short because `disconnect()` was called (`CLIENT_CLOSED`). */
+/** The operation was cut short because `disconnect()` was called (`CLIENT_CLOSED`) or an `AbortSignal` aborted (`ABORTED`). */
 export class ClosedError extends SigmaxError {
   override name = 'ClosedError';
 }
+
+/** @internal */
+export const closedError = (): ClosedError => new ClosedError('CLIENT_CLOSED', 'The client was closed');
+/** @internal */
+export const aborted = (signal: AbortSignal): ClosedError => new ClosedError('ABORTED', 'Aborted by its AbortSignal', { cause: signal.reason });
 
 /** A `listen()` iterator's buffer filled up because the consumer fell behind (`LISTEN_OVERFLOW`). */
 export class ListenOverflowError extends SigmaxError {
@@ -70,13 +75,16 @@ export class GapError extends SigmaxError {
   override name = 'GapError';
 }
 
-/** The server sent a frame that is not valid protocol (`INVALID_FRAME`). The connection stays open. */
+/**
+ * The server broke the protocol: a frame that fails parsing or validation (`INVALID_FRAME`), or a reply of the wrong
+ * type for its request (`UNEXPECTED_REPLY`). The connection stays open.
+ */
 export class ProtocolError extends SigmaxError {
   override name = 'ProtocolError';
-  /** The raw frame as received. */
+  /** The frame as received (raw for `INVALID_FRAME`, decoded for `UNEXPECTED_REPLY`). */
   readonly frame: unknown;
-  constructor(message: string, frame: unknown) {
-    super('INVALID_FRAME', message);
+  constructor(message: string, frame: unknown, code: 'INVALID_FRAME' | 'UNEXPECTED_REPLY' = 'INVALID_FRAME') {
+    super(code, message);
     this.frame = frame;
   }
 }

@@ -34,13 +34,17 @@ export interface ClientOptions {
   url?: string | undefined;
   /** API key, sent as the `api_key` query parameter. */
   apiKey?: string | undefined;
-  /** Reconnect by itself (with backoff) after losing a connection that had opened. The first `connect()` attempt is not retried: it rejects. @default true */
+  /** Reconnect by itself (with backoff) after losing a connection; with `retryFirstConnect`, also retry the first `connect()`. @default true */
   autoReconnect?: boolean | undefined;
+  /** With `autoReconnect`, `connect()` retries transient failures (unreachable, 1006, 1011–1013, `CONNECT_TIMEOUT`) with the backoff and resolves on the first open; `false`: the first failure rejects. @default true */
+  retryFirstConnect?: boolean | undefined;
+  /** Aborting it ends the client, like `disconnect()`; a pending `connect()` rejects with `ClosedError` `ABORTED`. */
+  signal?: AbortSignal | undefined;
   /** Smallest wait before a reconnect attempt, and the base of the exponential backoff. @default 1000 */
   minReconnectDelay?: number | undefined;
   /** Largest wait before a reconnect attempt. @default 60000 */
   maxReconnectDelay?: number | undefined;
-  /** Reconnect attempts after a loss before giving up with `RECONNECT_FAILED`. @default Infinity */
+  /** Retries after a loss (or after a failed first attempt of `connect()`) before giving up with `RECONNECT_FAILED`. @default Infinity */
   maxReconnectAttempts?: number | undefined;
   /** A connection must stay open this long before the backoff attempt count resets (a flapping server keeps backing off). @default 5000 */
   healthyAfter?: number | undefined;
@@ -68,9 +72,18 @@ export interface ClientOptions {
   random?: (() => number) | undefined;
 }
 
+/** Argument of `connect()`; each field defaults to the client's option. */
+export interface ConnectOptions {
+  url?: string | undefined;
+  apiKey?: string | undefined;
+  /** Aborting it while `connect()` is pending rejects it with `ClosedError` `ABORTED` and ends the client. */
+  signal?: AbortSignal | undefined;
+}
+
 /** Defaults of the numeric and boolean options. */
 export const CLIENT_DEFAULTS = {
   autoReconnect: true,
+  retryFirstConnect: true,
   minReconnectDelay: 1000,
   maxReconnectDelay: 60_000,
   maxReconnectAttempts: Infinity,
@@ -94,7 +107,7 @@ function fail(name: string, expected: string, v: unknown): never {
   throw new TypeError(`Expected option \`${name}\` to be ${expected}, got ${describe(v)}`);
 }
 
-const KNOWN = new Set([...Object.keys(CLIENT_DEFAULTS), 'url', 'apiKey', 'WebSocket', 'logger', 'listeners', 'random']);
+const KNOWN = new Set([...Object.keys(CLIENT_DEFAULTS), 'url', 'apiKey', 'WebSocket', 'logger', 'listeners', 'random', 'signal']);
 
 /** Merges defaults and validates; throws a `TypeError` that quotes the bad value, or names an unknown option. */
 export function resolveOptions(options: ClientOptions = {}): ResolvedOptions {
@@ -112,7 +125,8 @@ export function resolveOptions(options: ClientOptions = {}): ResolvedOptions {
   for (const k of ['pingTimeout', 'connectTimeout', 'commandTimeout'] as const) if (!o[k]) fail(k, 'a positive number', o[k]);
   if (o.maxReconnectDelay < o.minReconnectDelay) fail('maxReconnectDelay', `>= minReconnectDelay (${o.minReconnectDelay})`, o.maxReconnectDelay);
   if (o.listenBufferSize < 1) fail('listenBufferSize', 'at least 1', o.listenBufferSize);
-  for (const k of ['autoReconnect', 'resume'] as const) if (typeof o[k] !== 'boolean') fail(k, 'a boolean', o[k]);
+  if (o.signal !== undefined && typeof o.signal?.addEventListener !== 'function') fail('signal', 'an AbortSignal', o.signal);
+  for (const k of ['autoReconnect', 'retryFirstConnect', 'resume'] as const) if (typeof o[k] !== 'boolean') fail(k, 'a boolean', o[k]);
   if (o.listenOverflow !== 'error' && o.listenOverflow !== 'drop-oldest') fail('listenOverflow', "'error' or 'drop-oldest'", o.listenOverflow);
   for (const k of ['url', 'apiKey'] as const) if (o[k] !== undefined && typeof o[k] !== 'string') fail(k, 'a string', o[k]);
   for (const k of ['WebSocket', 'random'] as const) if (o[k] !== undefined && typeof o[k] !== 'function') fail(k, 'a function', o[k]);

@@ -1,11 +1,12 @@
 /**
- * Requests waiting for their reply. Replies are matched by `request_id` (PROTOCOL.md Part B 2); against a
- * Part-A-only server, which echoes nothing, by reply type, first in first out. A server answers in order except
+ * Requests waiting for their reply. Replies are matched by `request_id` (PROTOCOL.md Part B 2) and must then be of
+ * the expected type (or `error`); against a Part-A-only server, which echoes nothing, by reply type, first in first
+ * out — the heartbeat's pings are queued here too, so their pongs never answer a user's `ping()`. A server answers in order except
  * `get_health`, whose reply (or error) may come after later replies: so an `error` answers the oldest request
  * that is not waiting for `health_update`, else the oldest.
  */
 import { isPublishedEventType, type Envelope, type ServerEvent } from '../protocol/index.js';
-import { ServerError, TimeoutError, type SigmaxError } from './errors.js';
+import { ConnectionError, ProtocolError, ServerError, TimeoutError, type SigmaxError } from './errors.js';
 
 interface Pending {
   id: string;
@@ -13,6 +14,8 @@ interface Pending {
   resolve: (event: ServerEvent) => void;
   reject: (error: SigmaxError) => void;
   timer: ReturnType<typeof setTimeout>;
+  /** The heartbeat's: never answered by an `error`. */
+  quiet?: boolean;
 }
 
 let counter = 0;
@@ -25,10 +28,34 @@ const LATE = 'health_update';
 export const SUBSCRIPTIONS = 'system_status+subscriptions';
 const kindOf = (e: ServerEvent | Envelope): string =>
   e.type === 'system_status' && Array.isArray((e.data as { subscriptions?: unknown } | undefined)?.subscriptions) ? SUBSCRIPTIONS : e.type;
+const COMMAND_REPLY = { get_status: 'system_status', get_portfolio: 'portfolio_update', get_health: 'health_update' } as const;
+/** The reply type of each known command. */
+export type CommandReply = typeof COMMAND_REPLY;
+/**
+ * The `expect` of a command: its reply type; for a command this version does not know, any type by `request_id`
+ * (and, against Part A, a reply of the command's own name).
+ */
+export const replyOf = (name: string): string => (COMMAND_REPLY as Record<string, string>)[name] ?? `?${name}`;
+const fits = (expect: string, kind: string, byId: boolean): boolean => expect === kind || (expect[0] === '?' && (byId || expect.slice(1) === kind));
+const noop = (): void => {};
 
 /** The registry of one client; a request lives from its send to its reply, timeout or connection loss. */
 export class Requests {
   readonly #pending = new Map<string, Pending>();
+  readonly #onMismatch: (error: ProtocolError) => void;
+
+  /** `onMismatch` reports a reply of the wrong type (its request rejects with the same error). */
+  constructor(onMismatch: (error: ProtocolError) => void) {
+    this.#onMismatch = onMismatch;
+  }
+
+  /** Registers a request whose reply nobody awaits (the heartbeat's ping); returns its `request_id`. */
+  quiet(expect: string, timeout: number): string {
+    const { id, reply } = this.add(expect, timeout);
+    reply.then(noop, noop);
+    this.#pending.get(id)!.quiet = true;
+    return id;
+  }
 
   /** Registers a request expecting a reply of type `expect`; returns its `request_id` and the reply promise. */
   add(expect: string, timeout: number): { id: string; reply: Promise<ServerEvent> } {
@@ -54,11 +81,11 @@ export class Requests {
     else if (byType && (event.connection_id || !isPublishedEventType(event.type))) {
       const kind = kindOf(event);
       for (const q of this.#pending.values()) {
-        if (q.expect === kind) {
+        if (fits(q.expect, kind, false)) {
           p = q;
           break;
         }
-        if (event.type === 'error' && (!p || (p.expect === LATE && q.expect !== LATE))) p = q;
+        if (event.type === 'error' && !q.quiet && (!p || (p.expect === LATE && q.expect !== LATE))) p = q;
       }
     }
     if (!p) return false;
@@ -67,10 +94,21 @@ export class Requests {
     if (event.type === 'error') {
       const d = (event as ServerEvent<'error'>).data;
       p.reject(new ServerError(d.code, d.error, d.details));
+    } else if (!fits(p.expect, kindOf(event), true)) {
+      const err = new ProtocolError(`Request ${p.id} expected a \`${p.expect}\` reply, got \`${event.type}\``, event, 'UNEXPECTED_REPLY');
+      this.#onMismatch(err);
+      p.reject(err);
     } else {
       p.resolve(event as ServerEvent);
     }
     return true;
+  }
+
+  /** Sends `frame` as a request on `conn`; the promise of its reply rejects at once when the socket is not open. */
+  send(conn: { send(frame: object): boolean }, frame: { type: string; data?: object }, expect: string, timeout: number): Promise<ServerEvent> {
+    const { id, reply } = this.add(expect, timeout);
+    if (!conn.send({ ...frame, request_id: id })) this.fail(id, new ConnectionError('NOT_CONNECTED', 'The socket is not open'));
+    return reply;
   }
 
   /** Rejects one request (e.g. it could not be sent). */

@@ -1,4 +1,6 @@
-/** The subscription registry: the topics and symbols the application wants, independent of any socket. */
+/** The subscription registry (the topics and symbols the application wants, independent of any socket) and the subscription calls. */
+import { normalizeSubscription, type EventDataMap, type TopicName } from '../protocol/index.js';
+import { ConnectionError, ValidationError } from './errors.js';
 
 /** Topics and symbols, as lists. */
 export interface SubscriptionLists {
@@ -34,9 +36,9 @@ export class SubscriptionRegistry {
   }
 }
 
-/** Topics and symbols, as given to `subscribe` / `unsubscribe`. */
+/** Topics and symbols, as given to `subscribe` / `unsubscribe`. Only known topics type-check (`'executions'`, not `'execution'`). */
 export interface SubscriptionRequest {
-  topics?: readonly string[] | undefined;
+  topics?: readonly TopicName[] | undefined;
   symbols?: readonly string[] | undefined;
 }
 
@@ -46,4 +48,35 @@ export interface SubscriptionResult {
   symbols: string[];
   message?: string | undefined;
   queued?: boolean;
+}
+
+/** What a subscription call needs from the client. */
+export interface SubscriptionHost {
+  subs: SubscriptionRegistry;
+  /** Sends a request on the open connection; `undefined` while not open. */
+  sender(): ((frame: { type: string; data: object }, expect: string) => Promise<{ data?: unknown }>) | undefined;
+  /** Adopts the position a `subscribed` reply may carry. */
+  adopt(data: EventDataMap['subscribed']): void;
+  closed(): boolean;
+}
+
+/**
+ * `subscribe` / `unsubscribe`: validated, then sent when open (recorded once confirmed), else recorded and
+ * resolved with `queued: true` — also when the connection is lost before the reply.
+ */
+export async function changeSubscription(host: SubscriptionHost, type: 'subscribe' | 'unsubscribe', req: SubscriptionRequest): Promise<SubscriptionResult> {
+  const n = normalizeSubscription(req?.topics ?? [], req?.symbols ?? []);
+  if (!n.ok) throw new ValidationError(n.code, n.message);
+  const queued = (): SubscriptionResult => (host.subs.apply(type, n), { topics: n.topics, symbols: n.symbols, queued: true });
+  const send = host.sender();
+  if (!send) return queued();
+  try {
+    const { data } = (await send({ type, data: { topics: n.topics, symbols: n.symbols } }, `${type}d`)) as { data: EventDataMap['subscribed'] };
+    host.subs.apply(type, n);
+    host.adopt(data);
+    return { topics: data.topics, symbols: data.symbols, message: data.message ?? undefined };
+  } catch (e) {
+    if (!(e instanceof ConnectionError) || e.code !== 'CONNECTION_LOST' || host.closed()) throw e;
+    return queued(); // lost before the reply: the wish is kept and restored on reconnect
+  }
 }

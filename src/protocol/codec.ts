@@ -2,7 +2,7 @@
  * Decoding and validation of server frames (the client's hot path: no zod, see shapes.ts),
  * and serialisation. Never throws on a peer's bytes.
  */
-import { ENVELOPE, EVENT_DATA_SHAPES, checkShape, isObject, type Envelope, type EventDataMap, type ServerEvent, type ServerEventType, type Shape } from './shapes.js';
+import { ENVELOPE, EVENT_DATA_SHAPES, checkShape, isObject, type Envelope, type EventInputMap, type ServerEvent, type ServerEventType, type Shape } from './shapes.js';
 
 /** Why a frame was refused. */
 export interface FrameIssue {
@@ -63,7 +63,7 @@ export interface EnvelopeExtras {
 }
 
 /** Builds a server event with a fresh ISO-8601 timestamp. */
-export function buildEvent<T extends ServerEventType>(type: T, data: EventDataMap[T], extras: EnvelopeExtras = {}): ServerEvent<T> {
+export function buildEvent<T extends ServerEventType>(type: T, data: EventInputMap[T], extras: EnvelopeExtras = {}): ServerEvent<T> {
   const { timestamp, ...rest } = extras;
   return { type, data, timestamp: timestamp ?? new Date().toISOString(), ...rest } as ServerEvent<T>;
 }

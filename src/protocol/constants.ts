@@ -57,6 +57,9 @@ export const SubscriptionTopic = {
 } as const;
 export type SubscriptionTopic = (typeof SubscriptionTopic)[keyof typeof SubscriptionTopic];
 
+/** A topic as `subscribe` accepts it: topics are case-insensitive, so `'executions'`, `'Executions'` and `'EXECUTIONS'`. */
+export type TopicName = SubscriptionTopic | Capitalize<SubscriptionTopic> | Uppercase<SubscriptionTopic>;
+
 /** Every valid topic, in the order SIGMAX 2.0 announces them. */
 export const TOPICS: readonly SubscriptionTopic[] = Object.values(SubscriptionTopic);
 

@@ -13,11 +13,33 @@
 export type Kind = 's' | 'n' | 'i' | 'b' | 'u';
 export type Shape = Kind | readonly [Shape] | { readonly [key: string]: Shape };
 
+/**
+ * A string field whose known values are `T`: typed as that literal union (so a typo in a comparison is a type
+ * error), validated as a string at run time (so a value a newer server adds still arrives).
+ */
+export type Lit<T extends string> = 's' & { readonly __values: T };
+const lit = <T extends string>(): Lit<T> => 's' as Lit<T>;
+
+/** `trade_executed.action`, `proposal_created.action`. */
+export type TradeAction = 'buy' | 'sell';
+/** `analysis_update.decision`. */
+export type AnalysisDecision = 'buy' | 'sell' | 'hold';
+/** `trade_executed.status`. */
+export type TradeStatus = 'filled' | 'partially_filled' | 'cancelled' | 'rejected';
+
 type OptionalKey<K> = K extends `${infer B}?` ? B : never;
 type RequiredKey<K> = K extends `${string}?` ? never : K;
 
-/** The TypeScript type a shape describes. */
-export type Infer<S> = S extends 's'
+/** Resolves an intersection into one object type (readable hovers and errors). */
+type Flat<T> = { [K in keyof T]: T[K] } & {};
+
+/**
+ * The TypeScript type a shape describes. Object types list their known fields and nothing else: reading an
+ * undeclared field is a type error (the run-time validator still keeps unknown extra fields).
+ */
+export type Infer<S> = S extends { readonly __values: infer U }
+  ? U
+  : S extends 's'
   ? string
   : S extends 'n' | 'i'
     ? number
@@ -28,10 +50,22 @@ export type Infer<S> = S extends 's'
         : S extends readonly [infer E]
           ? Infer<E>[]
           : S extends { readonly [key: string]: Shape }
-            ? { [K in keyof S as RequiredKey<K>]: Infer<S[K]> } & {
-                [K in keyof S as OptionalKey<K>]?: Infer<S[K]> | null;
-              } & { [key: string]: unknown }
+            ? Flat<{ [K in keyof S as RequiredKey<K>]: Infer<S[K]> } & { [K in keyof S as OptionalKey<K>]?: Infer<S[K]> | null }>
             : never;
+
+/**
+ * What a publisher may send for a shape: the known fields (literal-union fields as plain strings) plus any extra
+ * field (the protocol accepts extras). Looser than {@link Infer}, which is what a reader gets.
+ */
+export type InferInput<S> = S extends { readonly __values: string }
+  ? string
+  : S extends readonly [infer E]
+    ? InferInput<E>[]
+    : S extends Kind
+      ? Infer<S>
+      : S extends { readonly [key: string]: Shape }
+        ? { [K in keyof S as RequiredKey<K>]: InferInput<S[K]> } & { [K in keyof S as OptionalKey<K>]?: InferInput<S[K]> | null } & { [key: string]: unknown }
+        : never;
 
 const KIND_NAMES: Record<Kind, string> = { s: 'string', n: 'number', i: 'non-negative integer', b: 'boolean', u: 'any' };
 
@@ -157,20 +191,20 @@ export const EVENT_DATA_SHAPES = {
   ping: 'u',
   pong: 'u',
   error: { error: 's', code: 's', 'details?': 'u' },
-  proposal_created: { proposal_id: 's', symbol: 's', action: 's', size: 'n', 'reason?': 's' },
+  proposal_created: { proposal_id: 's', symbol: 's', action: lit<TradeAction>(), size: 'n', 'reason?': 's' },
   proposal_approved: { proposal_id: 's', 'approved_by?': 's', 'approved_at?': 's' },
   trade_executed: {
     proposal_id: 's',
     symbol: 's',
-    action: 's',
+    action: lit<TradeAction>(),
     size: 'n',
     filled_price: 'n',
     order_id: 's',
-    status: 's',
+    status: lit<TradeStatus>(),
   },
   analysis_update: {
     symbol: 's',
-    decision: 's',
+    decision: lit<AnalysisDecision>(),
     confidence: 'n',
     bull_score: 'n',
     bear_score: 'n',
@@ -190,13 +224,15 @@ export const EVENT_DATA_SHAPES = {
     'trading?': {},
     'subscriptions?': ['s'],
     'count?': 'n',
+    /** SIGMAX 2.0 also sends a `timestamp`. */
+    'timestamp?': 's',
   },
   status_change: {},
   market_update: [{ symbol: 's', price: 'n', volume_24h: 'n', change_24h: 'n' }],
   portfolio_update: {
     total_value: 'n',
     available_cash: 'n',
-    positions: [{ symbol: 's' }],
+    positions: [{ symbol: 's', 'size?': 'n', 'value?': 'n' }],
     total_pnl: 'n',
     total_pnl_percent: 'n',
   },
@@ -223,9 +259,11 @@ type DataShapes = typeof EVENT_DATA_SHAPES;
 /** The `data` type of each server event type. */
 export type EventDataMap = { [K in keyof DataShapes]: Infer<DataShapes[K]> };
 export type ServerEventType = keyof EventDataMap;
+/** What a server may publish as the `data` of each event type (extra fields and unlisted string values allowed). */
+export type EventInputMap = { [K in keyof DataShapes]: InferInput<DataShapes[K]> };
 export type StreamPosition = Infer<typeof STREAM_POSITION>;
-/** Any well-formed server event envelope (also of types this version does not know). */
-export type Envelope = Infer<typeof ENVELOPE>;
+/** Any well-formed server event envelope (also of types this version does not know, hence open to any field). */
+export type Envelope = Infer<typeof ENVELOPE> & { [key: string]: unknown };
 
 /** The typed envelope fields of a server event. */
 export interface EnvelopeFields {

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type RequestListener, type Server }
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { CloseCode, ErrorCode, Feature, type EventDataMap, type PublishedEventType } from '../protocol/index.js';
+import { CloseCode, ErrorCode, Feature, type EventDataMap, type EventInputMap, type PublishedEventType } from '../protocol/index.js';
 import { checkCapacity, checkCredentials, type Credentials, type Refusal } from './admission.js';
 import { resolveOptions, type ResolvedOptions, type SigmaxServerOptions } from './config.js';
 import { Counters, type ServerContext } from './context.js';
@@ -425,7 +425,7 @@ export class SigmaxServer {
    * @throws {EventLogUnavailableError} the shared log (Redis) cannot take it now; retry with the same `id`.
    * @throws {ServerClosedError} when not listening.
    */
-  async publish<T extends PublishedEventType>(type: T, data: EventDataMap[T], options: PublishOptions = {}): Promise<AppendResult> {
+  async publish<T extends PublishedEventType>(type: T, data: EventInputMap[T], options: PublishOptions = {}): Promise<AppendResult> {
     const [result] = await this.#append([prepareEvent(type, data, options.id)]);
     return result!;
   }

@@ -157,7 +157,7 @@ describe('browser hooks', () => {
   it('removes both listeners when the first connect fails', async () => {
     const page = stubPage();
     server.opts.silent = true;
-    const p = make({ connectTimeout: 100 }).connect(server.url).catch((e: unknown) => e);
+    const p = make({ connectTimeout: 100, retryFirstConnect: false }).connect(server.url).catch((e: unknown) => e);
     expect(page.count()).toBe(2);
     await tick(200);
     expect(await p).toMatchObject({ code: 'CONNECT_TIMEOUT' });

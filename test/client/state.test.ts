@@ -62,7 +62,7 @@ describe('client state machine', () => {
     await tick(40);
     expect(client.state).toBe('open');
     expect(seen.at(-1)).toBe('reconnected c1');
-    expect(states.map((s) => s.to)).toEqual(['connecting', 'open', 'reconnecting', 'open']);
+    expect(states.map((s) => s.to)).toEqual(['connecting', 'open', 'reconnecting', 'connecting', 'open']);
     expect(client.stats().reconnects).toBe(1);
   });
 
@@ -119,8 +119,8 @@ describe('client state machine', () => {
     expect(client.state).toBe('closed');
   });
 
-  it('does not retry a first connect() that fails with a retryable cause; a new connect() restores the subscriptions', async () => {
-    const { client, states } = make();
+  it('with retryFirstConnect: false, does not retry a first connect() that fails with a retryable cause; a new connect() restores the subscriptions', async () => {
+    const { client, states } = make({ retryFirstConnect: false });
     await client.subscribe({ topics: ['executions'] });
     server.opts.refuse = { code: 'MAX_CONNECTIONS_EXCEEDED', close: 1013 };
     const p = client.connect(server.url).catch((e: unknown) => e);
@@ -140,7 +140,7 @@ describe('client state machine', () => {
 
   it('rejects connect() with CONNECT_TIMEOUT when no connected event arrives', async () => {
     server.opts.silent = true;
-    const { client } = make({ connectTimeout: 500 });
+    const { client } = make({ connectTimeout: 500, retryFirstConnect: false });
     const p = client.connect(server.url).catch((e: unknown) => e);
     await tick(499);
     expect(client.state).toBe('connecting');
@@ -229,7 +229,7 @@ describe('client state machine', () => {
       server.opts.silent = true;
       server.kick(1001);
       await tick(300);
-      expect(client.state).toBe('reconnecting');
+      expect(client.state).toBe('connecting');
     }],
     ['the restoring subscribe is in flight', async () => {
       const sub = client.subscribe({ topics: ['alerts'] });
@@ -239,7 +239,7 @@ describe('client state machine', () => {
       server.kick(1001);
       await tick(300);
       expect(server.sent('subscribe')).toHaveLength(2);
-      expect(client.state).toBe('reconnecting');
+      expect(client.state).toBe('connecting');
     }],
     ['with a command and a listen() pending', async () => {
       server.opts.mute = true;

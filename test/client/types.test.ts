@@ -1,9 +1,15 @@
 /** Type tests: checked by `tsc --noEmit` (npm test runs it first); the runtime part only asserts the calls exist. */
-import { describe, expectTypeOf, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   SigmaxWebSocketClient,
   WSEventType,
+  type AnalysisDecision,
   type CloseInfo,
+  type EventDataMap,
+  type SubscriptionTopic,
+  type TopicName,
+  type TradeAction,
+  type TradeStatus,
   type GapMarker,
   type SigmaxError,
   type SigmaxEvent,
@@ -27,8 +33,8 @@ describe('typed API', () => {
     client.on('*', (e) => expectTypeOf(e).toEqualTypeOf<SigmaxEvent>());
     // @ts-expect-error: handler of the wrong event type
     client.on('trade_executed', (e: SigmaxEvent<'alert'>) => e);
-    // @ts-expect-error: not an event
-    client.on('nope', () => {});
+    // @ts-expect-error: not an event (and a TypeError at run time)
+    expect(() => client.on('nope', () => {})).toThrow(TypeError);
     off();
   });
 
@@ -59,5 +65,53 @@ describe('typed API', () => {
     expectTypeOf(health).resolves.toHaveProperty('cpu_percent');
     expectTypeOf(custom).resolves.toEqualTypeOf<unknown>();
     expectTypeOf(client.ping).returns.resolves.toEqualTypeOf<number>();
+  });
+
+  it('catches typos in payload fields, literal values and topics', () => {
+    const client = new SigmaxWebSocketClient();
+    client.on('trade_executed', (e) => {
+      expectTypeOf(e.data.action).toEqualTypeOf<TradeAction>();
+      expectTypeOf(e.data.status).toEqualTypeOf<TradeStatus>();
+      // @ts-expect-error: typo in a field name (handler)
+      void e.data.filed_price;
+      // @ts-expect-error: typo in a field name (destructuring)
+      const { filed_price } = e.data;
+      void filed_price;
+      // @ts-expect-error: not an action
+      void (e.data.action === 'bye');
+      // @ts-expect-error: not a status
+      void (e.data.status === 'filed');
+    });
+    client.on('analysis_update', (e) => {
+      expectTypeOf(e.data.decision).toEqualTypeOf<AnalysisDecision>();
+      // @ts-expect-error: not a decision
+      void (e.data.decision === 'holdd');
+    });
+    client.on('proposal_created', (e) => {
+      // @ts-expect-error: not an action
+      void (e.data.action === 'purchase');
+    });
+    client.on('*', (e) => {
+      // @ts-expect-error: typo in a field name, after narrowing by type
+      if (e.type === 'trade_executed') void e.data.filed_price;
+    });
+    void (async () => {
+      for await (const e of client.listen({ types: ['trade_executed'] })) {
+        // @ts-expect-error: typo in a field name (listen)
+        if (e.type !== 'gap') void e.data.filed_price;
+      }
+      // @ts-expect-error: typo in a field name (command reply)
+      void (await client.getPortfolio()).total_valu;
+    });
+    const data = {} as EventDataMap['trade_executed'];
+    // @ts-expect-error: typo in a field name (data type)
+    void data.filed_price;
+    // @ts-expect-error: not a topic
+    void client.subscribe({ topics: ['execution'] }).catch(() => {});
+    // @ts-expect-error: not a topic
+    void client.listen({ topics: ['alert'] }).return?.();
+    void client.subscribe({ topics: ['executions', 'ALERTS', 'Market'] }).catch(() => {});
+    expectTypeOf<TopicName>().toEqualTypeOf<SubscriptionTopic | Capitalize<SubscriptionTopic> | Uppercase<SubscriptionTopic>>();
+    expect(() => client.on('trade_executed', 1 as never)).toThrow(TypeError);
   });
 });

@@ -18,7 +18,7 @@ const CHILD = `
 import { SigmaxWebSocketClient } from './client.mjs';
 const [mode, url] = process.argv.slice(2);
 const say = (s) => process.stdout.write(s + '\\n');
-const fast = mode === 'unreachable';
+const fast = mode === 'unreachable' || mode === 'waitup';
 const c = new SigmaxWebSocketClient({ minReconnectDelay: fast ? 10 : 5000, maxReconnectDelay: fast ? 20 : 10000, pingInterval: 1000, connectTimeout: 30000 });
 c.on('error', () => {});
 let failures = 0;
@@ -34,8 +34,15 @@ if (mode === 'midconnect') {
   setTimeout(async () => { await c.disconnect(); say('DISCONNECTED'); }, 200);
   await p;
 } else {
+  let attempts = 0;
+  c.on('state', (s) => s.to === 'connecting' && attempts++);
   await c.connect(url);
   say('READY');
+  if (mode === 'waitup') {
+    say('ATTEMPTS ' + attempts + ' SUBSCRIPTIONS ' + (await c.getSubscriptions()).join(','));
+    await c.disconnect();
+    say('DISCONNECTED');
+  }
   if (mode === 'connected') {
     await c.ping();
     await c.disconnect();
@@ -88,6 +95,24 @@ function run(mode: string, url: string, onReady?: () => Promise<void>): Promise<
     });
   });
 }
+
+describe('first connect() through a restart', () => {
+  it('waits out a server down for 2 s: connect() resolves once it is up, subscriptions restored, and the process exits after disconnect()', async () => {
+    const probe = await startServer();
+    const port = probe.port;
+    await probe.close();
+    const up = setTimeout(() => void startServer({ port }), 2000);
+    const t0 = Date.now();
+    const r = await run('waitup', `ws://127.0.0.1:${port}/api/ws`).finally(() => clearTimeout(up));
+    expect(r.out).toContain('READY');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2000);
+    expect(r.out).toMatch(/ATTEMPTS (\d+)/);
+    expect(Number(/ATTEMPTS (\d+)/.exec(r.out)![1])).toBeGreaterThan(1);
+    expect(r.out).toContain('SUBSCRIPTIONS executions');
+    expect(r.code).toBe(0);
+    expect(r.ms).toBeLessThan(1000);
+  });
+});
 
 describe('process exit after disconnect()', () => {
   it('exits within 1 s when disconnected while connected', async () => {

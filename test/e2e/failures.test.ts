@@ -54,12 +54,26 @@ describe('close codes', () => {
     await waitFor(() => waiting.state === 'open', 'waiting client admitted', 5000);
   });
 
-  it('initial connect() to a full server rejects with ServerError MAX_CONNECTIONS_EXCEEDED', async () => {
+  it('with retryFirstConnect: false, initial connect() to a full server rejects with ServerError MAX_CONNECTIONS_EXCEEDED', async () => {
     const server = await startServer({ maxConnections: 1 });
     await newClient().connect(server.url);
-    const err = await newClient().connect(server.url).catch((e: unknown) => e);
+    const err = await newClient({ retryFirstConnect: false }).connect(server.url).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ServerError);
     expect(err).toMatchObject({ code: 'MAX_CONNECTIONS_EXCEEDED' });
+  });
+
+  it('initial connect() to a full server waits for a free slot (1013 is retried)', async () => {
+    const server = await startServer({ maxConnections: 1 });
+    const hog = newClient();
+    await hog.connect(server.url);
+    const closes: number[] = [];
+    const waiting = newClient();
+    waiting.on('close', (c) => closes.push(c.code));
+    const p = waiting.connect(server.url);
+    await waitFor(() => closes.includes(1013), 'a 1013 refusal');
+    await hog.disconnect();
+    expect((await p).connectionId).toBeTypeOf('string');
+    expect(waiting.state).toBe('open');
   });
 });
 
@@ -241,11 +255,11 @@ describe('resume from the position in the subscribed reply', () => {
 });
 
 describe('unreachable server', () => {
-  it('initial connect() to a closed port rejects with ConnectionError CONNECTION_FAILED and leaves the client closed', async () => {
+  it('with retryFirstConnect: false, initial connect() to a closed port rejects with ConnectionError CONNECTION_FAILED and leaves the client closed', async () => {
     const server = await startServer();
     const url = server.url;
     await server.close();
-    const client = newClient();
+    const client = newClient({ retryFirstConnect: false });
     const err = await client.connect(url).catch((e: unknown) => e);
     expect(err).toMatchObject({ name: 'ConnectionError', code: 'CONNECTION_FAILED' });
     expect(client.state).toBe('closed');

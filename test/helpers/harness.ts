@@ -44,4 +44,4 @@ export async function startProxy(targetPort: number): Promise<TcpProxy> {
 }
 
 /** `trade_executed` data number `n`. */
-export const trade = (n: number, symbol = 'BTC/USDT') => ({ proposal_id: `p${n}`, symbol, action: 'buy', size: 1, filled_price: 100 + n, order_id: `o${n}`, status: 'filled' });
+export const trade = (n: number, symbol = 'BTC/USDT') => ({ proposal_id: `p${n}`, symbol, action: 'buy' as const, size: 1, filled_price: 100 + n, order_id: `o${n}`, status: 'filled' as const });

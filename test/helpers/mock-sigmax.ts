@@ -21,6 +21,8 @@ export interface MockSigmaxOptions {
   silent?: boolean;
   /** Refuse new connections: send this error, then close with `close`. */
   refuse?: { code: string; close: number };
+  /** Refuse every `subscribe` with an `error` of this code (echoing its `request_id`). */
+  refuseSubscribe?: string;
 }
 
 export interface Received {
@@ -54,7 +56,7 @@ export async function connectTo(client: SigmaxWebSocketClient, server: MockSigma
 
 export class MockSigmax {
   readonly url = `ws://mock-${++n}.test/api/ws`;
-  readonly server: Server;
+  server!: Server;
   readonly sockets: Client[] = [];
   readonly received: Received[] = [];
   seq = 0;
@@ -62,6 +64,11 @@ export class MockSigmax {
 
   constructor(opts: MockSigmaxOptions = {}) {
     this.opts = opts;
+    this.start();
+  }
+
+  /** (Re)starts listening at `url` (after `stop()`: a server back up after a restart). */
+  start(): void {
     this.server = new Server(this.url, { mock: false }); // leave globalThis.WebSocket alone
     this.server.on('connection', (socket) => {
       const idx = this.sockets.push(socket) - 1;
@@ -106,6 +113,9 @@ export class MockSigmax {
     switch (f.type) {
       case 'subscribe':
       case 'unsubscribe': {
+        if (f.type === 'subscribe' && this.opts.refuseSubscribe) {
+          return this.reply(socket, 'error', { error: 'refused', code: this.opts.refuseSubscribe }, id);
+        }
         const res: Record<string, unknown> = { topics: d.topics ?? [], symbols: d.symbols ?? [], message: 'ok' };
         if (d.since && !this.opts.partA) res.recovered = this.opts.recovered ?? true;
         return this.reply(socket, f.type === 'subscribe' ? 'subscribed' : 'unsubscribed', res, id);

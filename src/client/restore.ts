@@ -1,0 +1,91 @@
+/**
+ * Restore after every open: the recorded subscriptions in one `subscribe` (with `since` to resume where the stream
+ * left off), then the changes the application made while that was in flight. It either succeeds or says so: a
+ * refused subscription is reported with the server's code, dropped from the registry (never re-sent), and raises a
+ * `gap` when it carried `since`.
+ */
+import { Feature, type Envelope, type ServerEvent } from '../protocol/index.js';
+import type { Delivery } from './delivery.js';
+import { ServerError, type SigmaxError } from './errors.js';
+import type { GapInfo, OpenInfo } from './events.js';
+import type { SubscriptionLists, SubscriptionRegistry } from './subscriptions.js';
+
+/** What a restore needs from the client, bound to one connection attempt. */
+export interface RestoreContext {
+  subs: SubscriptionRegistry;
+  delivery: Delivery;
+  /** The attempt's `open` info; `recovered` is filled in. */
+  info: OpenInfo;
+  resume: boolean;
+  send(frame: { type: string; data: object }, expect: string): Promise<ServerEvent | Envelope>;
+  /** Emits `error`. */
+  report(error: SigmaxError): void;
+  /** Emits `gap`. */
+  gap(info: GapInfo): void;
+  /** Whether the attempt is still the current one (not lost, not disconnected). */
+  alive(): boolean;
+}
+
+const isEmpty = (l: SubscriptionLists): boolean => !l.topics.length && !l.symbols.length;
+const names = (l: SubscriptionLists): string => [...l.topics, ...l.symbols.map((s) => `symbol:${s}`)].join(', ');
+
+/** A refusal, reported with the server's code and what was dropped. */
+function refused(e: ServerError, lists: SubscriptionLists): ServerError {
+  return new ServerError(e.code, `${e.message} (subscription refused and no longer recorded: ${names(lists)})`, e.details);
+}
+
+/**
+ * Sends the restoring `subscribe`; calls `done` with the lists it sent once answered or failed (unless the attempt
+ * died), synchronously after any `gap`, so the client is open by the time an iterator sees the gap marker.
+ */
+export function restore(ctx: RestoreContext, done: (sent: SubscriptionLists) => void): void {
+  const { subs, delivery, info } = ctx;
+  const sent = subs.snapshot();
+  const since = ctx.resume && info.features.includes(Feature.RESUME) && info.epoch ? delivery.pos : undefined;
+  if (!since && delivery.pos && delivery.pos.epoch !== info.epoch) delivery.pos = undefined;
+  if (isEmpty(sent)) return done(sent);
+  const gap = (): void => {
+    info.recovered = false;
+    if (since && ctx.alive()) ctx.gap(delivery.gap(since, info.epoch));
+  };
+  ctx.send({ type: 'subscribe', data: since ? { ...sent, since } : sent }, 'subscribed').then(
+    (ev) => {
+      if (!ctx.alive()) return;
+      const { data } = ev as ServerEvent<'subscribed'>;
+      if (since) info.recovered = data.recovered ?? undefined;
+      if (since && data.recovered === false) gap();
+      delivery.adopt(data, info.epoch);
+      if (ctx.alive()) done(sent);
+    },
+    (e: SigmaxError) => {
+      if (!ctx.alive()) return; // lost: the wishes stay recorded for the next attempt
+      if (e instanceof ServerError) {
+        subs.apply('unsubscribe', sent);
+        ctx.report(refused(e, sent));
+        if (since) gap();
+      } else {
+        ctx.report(e);
+      }
+      if (ctx.alive()) done(sent);
+    },
+  );
+}
+
+/** Sends what the application changed while the restore was in flight (queued calls); a refusal is dropped and reported. */
+export function syncChanges(ctx: RestoreContext, before: SubscriptionLists): void {
+  const { added, removed } = ctx.subs.diff(before);
+  for (const [type, lists] of [['subscribe', added], ['unsubscribe', removed]] as const) {
+    if (isEmpty(lists)) continue;
+    ctx.send({ type, data: lists }, `${type}d`).then(
+      (ev) => void (type === 'subscribe' && ctx.delivery.adopt((ev as ServerEvent<'subscribed'>).data, ctx.info.epoch)),
+      (e: SigmaxError) => {
+        if (!ctx.alive()) return;
+        if (type === 'subscribe' && e instanceof ServerError) {
+          ctx.subs.apply('unsubscribe', lists);
+          return ctx.report(refused(e, lists));
+        }
+        ctx.report(e);
+      },
+    );
+  }
+}
