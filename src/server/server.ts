@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { CloseCode, ErrorCode, Feature, WS_PATH, type EventDataMap, type PublishedEventType } from '../protocol/index.js';
 import { admit } from './admission.js';
+import { batchFromUrl } from './batch.js';
 import { resolveOptions, type ResolvedOptions, type SigmaxServerOptions } from './config.js';
 import { Counters, type ServerContext } from './context.js';
 import { DemoFeed } from './demo.js';
@@ -24,7 +25,7 @@ import { buildHealth, buildStats, type StatsInput, type WsStats } from './stats.
 
 type ServerState = 'idle' | 'starting' | 'listening' | 'closing' | 'closed';
 
-const FEATURES = [Feature.REQUEST_ID, Feature.EXACTLY_ONCE, Feature.RESUME, Feature.CLOSE_CODES, Feature.LIMITS];
+const FEATURES = [Feature.REQUEST_ID, Feature.EXACTLY_ONCE, Feature.RESUME, Feature.CLOSE_CODES, Feature.LIMITS, Feature.BATCH];
 const DEFAULT_STATUS = { initialized: true, running: true, paused: false, mode: 'paper', risk_profile: 'conservative' };
 const EMPTY_PORTFOLIO = { total_value: 0, available_cash: 0, positions: [], total_pnl: 0, total_pnl_percent: 0 };
 /** How long a refused or failed socket may take to complete its close handshake. */
@@ -239,6 +240,7 @@ export class SigmaxServer {
     const refusal = admit(req, this.#opts, this.#sessions.size);
     if (refusal) return this.#refuse(ws, refusal.code, refusal.closeCode, refusal.message);
     const session = new Session(ws, ctx, randomUUID());
+    if (!this.#opts.partAOnly) session.batch = batchFromUrl(req.url); // Part B 7: `batch=1`, `batch_ms=N`
     (ws as TaggedSocket)[kSession] = session;
     ws.on('message', onMessage);
     ws.on('ping', onControlFrame);
