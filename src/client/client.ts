@@ -15,6 +15,7 @@ import {
   type ServerEvent,
   type StreamPosition,
 } from '../protocol/index.js';
+import { withBatchQuery } from './batch.js';
 import { backoffDelay } from './backoff.js';
 import { Connection } from './connection.js';
 import { Delivery, type ListenOptions } from './delivery.js';
@@ -109,7 +110,7 @@ export class SigmaxWebSocketClient {
       this.#waiters.length = 0;
       return Promise.reject(new TypeError(`Expected a WebSocket URL, got ${String(url)} (${typeof url})`));
     }
-    this.#url = apiKey ? `${url}${url.includes('?') ? '&' : '?'}api_key=${encodeURIComponent(apiKey)}` : url;
+    this.#url = withBatchQuery(apiKey ? `${url}${url.includes('?') ? '&' : '?'}api_key=${encodeURIComponent(apiKey)}` : url, this.#o.batch);
     this.#opened = false;
     this.#attempt = 0;
     if (!this.#setState('connecting', 'connect()')) return p; // a `state` handler called disconnect()

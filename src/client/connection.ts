@@ -2,7 +2,8 @@
  * One WebSocket, from open to close: waits for `connected` (with a timeout), parses and validates
  * every frame, keeps the heartbeat, answers server pings. It never reconnects: that is the client's job.
  */
-import { CloseCode, parseServerFrame, serialize, type Envelope, type EventDataMap, type ServerEvent } from '../protocol/index.js';
+import { CloseCode, decodeJson, serialize, validateServerEvent, type Envelope, type EventDataMap, type ServerEvent, type ServerFrameResult } from '../protocol/index.js';
+import { isBatchFrame, unpackBatch } from './batch.js';
 import { ConnectionError, TimeoutError, type SigmaxError } from './errors.js';
 import type { WebSocketConstructor, WebSocketLike } from './options.js';
 
@@ -73,8 +74,14 @@ export class Connection {
       clearTimeout(this.#deadTimer);
       this.#deadTimer = undefined;
     }
-    const r = parseServerFrame(raw);
-    if (!r.ok) return this.#h.onInvalid(raw, r.issue.message);
+    const d = decodeJson(raw);
+    // Part B 7: a batch is unpacked into its events, each handled as a frame of its own.
+    if (d.ok && isBatchFrame(d.value)) return unpackBatch(d.value.events, (r, rawEvent) => this.#onParsed(r, rawEvent));
+    this.#onParsed(d.ok ? validateServerEvent(d.value) : d, () => raw);
+  }
+
+  #onParsed(r: ServerFrameResult, raw: () => unknown): void {
+    if (!r.ok) return this.#h.onInvalid(raw(), r.issue.message);
     const ev = r.event;
     if (ev.type === 'ping' && r.known) {
       this.send({ type: 'pong' });
