@@ -21,9 +21,12 @@ export function isBatchFrame(value: unknown): value is { type: 'batch'; events: 
 }
 
 /**
- * Validates each event of a batch and hands it on, in order, like a frame of its own:
- * `raw` (the event's JSON text) is only computed for an event that is invalid.
+ * Validates each event of a batch and hands it on, in order, like a frame of its own; `raw` is what
+ * an invalid event is reported with: its JSON text, as if it had come alone.
  */
-export function unpackBatch(events: unknown[], handle: (r: ServerFrameResult, raw: () => unknown) => void): void {
-  for (const e of events) handle(validateServerEvent(e), () => JSON.stringify(e));
+export function unpackBatch(events: unknown[], handle: (r: ServerFrameResult, raw: unknown) => void): void {
+  for (let i = 0; i < events.length; i++) {
+    const r = validateServerEvent(events[i]);
+    handle(r, r.ok ? undefined : JSON.stringify(events[i]));
+  }
 }

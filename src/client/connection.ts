@@ -77,11 +77,11 @@ export class Connection {
     const d = decodeJson(raw);
     // Part B 7: a batch is unpacked into its events, each handled as a frame of its own.
     if (d.ok && isBatchFrame(d.value)) return unpackBatch(d.value.events, (r, rawEvent) => this.#onParsed(r, rawEvent));
-    this.#onParsed(d.ok ? validateServerEvent(d.value) : d, () => raw);
+    this.#onParsed(d.ok ? validateServerEvent(d.value) : d, raw);
   }
 
-  #onParsed(r: ServerFrameResult, raw: () => unknown): void {
-    if (!r.ok) return this.#h.onInvalid(raw(), r.issue.message);
+  #onParsed(r: ServerFrameResult, raw: unknown): void {
+    if (!r.ok) return this.#h.onInvalid(raw, r.issue.message);
     const ev = r.event;
     if (ev.type === 'ping' && r.known) {
       this.send({ type: 'pong' });
