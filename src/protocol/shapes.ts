@@ -35,21 +35,6 @@ export type Infer<S> = S extends 's'
 
 const KIND_NAMES: Record<Kind, string> = { s: 'string', n: 'number', i: 'non-negative integer', b: 'boolean', u: 'any' };
 
-function checkKind(kind: Kind, v: unknown): boolean {
-  switch (kind) {
-    case 's':
-      return typeof v === 'string';
-    case 'n':
-      return typeof v === 'number';
-    case 'i':
-      return Number.isInteger(v) && (v as number) >= 0;
-    case 'b':
-      return typeof v === 'boolean';
-    default:
-      return true;
-  }
-}
-
 /** Whether `v` is a JSON object (not null, not an array). */
 export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -85,11 +70,7 @@ function compile(shape: Shape): Check {
   if (check) return check;
   if (Array.isArray(shape)) {
     const item = compile(shape[0] as Shape);
-    check = (v) => {
-      if (!Array.isArray(v)) return false;
-      for (let i = 0; i < v.length; i++) if (!item(v[i])) return false;
-      return true;
-    };
+    check = (v) => Array.isArray(v) && v.every(item);
   } else {
     const fields = fieldsOf(shape as { readonly [key: string]: Shape }).map(([name, optional, sub]) => ({ name, optional, check: compile(sub) }));
     check = (v) => {
@@ -122,7 +103,7 @@ export function checkShape(shape: Shape, value: unknown, path: string): string |
 /** The first problem of a value that does not conform, with its path. */
 function explain(shape: Shape, value: unknown, path: string): string | undefined {
   if (typeof shape === 'string') {
-    return checkKind(shape as Kind, value) ? undefined : `${path}: expected ${KIND_NAMES[shape as Kind]}`;
+    return KIND_CHECKS[shape as Kind](value) ? undefined : `${path}: expected ${KIND_NAMES[shape as Kind]}`;
   }
   if (Array.isArray(shape)) {
     if (!Array.isArray(value)) return `${path}: expected array`;
