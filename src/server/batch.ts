@@ -33,6 +33,7 @@ export class BatchState {
 /** What batching needs from a session. */
 export interface Batched {
   batch: BatchState | null;
+  readonly state: string;
   readonly socket: SessionSocket;
   readonly ctx: { readonly options: { readonly maxBufferedBytes: number } };
   /** Writes a frame now (slow-consumer check included); `cb` once written. */
@@ -60,6 +61,7 @@ const delayed = new Map<number, Batched[]>();
  */
 export function sendBatched(s: Batched, payload: Buffer, cb?: (err?: Error) => void): boolean {
   const b = s.batch!;
+  if (s.state !== 'open') return false;
   // The slow-consumer limit applies per event as without batching: the events held count as unsent.
   if (s.socket.bufferedAmount + b.bytes > s.ctx.options.maxBufferedBytes) {
     flushBatch(s);
