@@ -1,8 +1,9 @@
 // `npm run bench [-- section ...]`: measures sigmax-ws against baselines measured in the same run.
-// Sections: bundle, decode, fanout, memory, heartbeat, publish, reconnect. Medians of repeated runs; ratios against the baseline.
+// Sections: bundle, decode, fanout, batch, memory, heartbeat, publish, reconnect. Medians of repeated runs; ratios against the baseline.
 // Everything runs on loopback, bounded in count and time.
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { batch } from './batch.mjs';
 import { closeClients, fmt, marketUpdate, median, openClients, startServer } from './lib.mjs';
 import { redisPublish } from './redis-publish.mjs';
 
@@ -195,7 +196,7 @@ async function reconnect() {
   }
 }
 
-const sections = { bundle, decode, fanout, memory, heartbeat, publish, reconnect };
+const sections = { bundle, decode, fanout, batch: () => batch(report), memory, heartbeat, publish, reconnect };
 for (const [name, fn] of Object.entries(sections)) {
   if (!want(name)) continue;
   try {

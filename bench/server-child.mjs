@@ -41,18 +41,27 @@ if (kind === 'raw') {
 }
 const port = kind === 'raw' ? wss.address().port : server.port;
 
-/** Publishes `count` market updates, `burst` at a time (concurrently), yielding between bursts so sends can flush. */
-async function publish({ count, burst = 5 }) {
+/**
+ * Publishes `count` market updates, `burst` at a time (concurrently), yielding between bursts so sends can flush.
+ * `coalesce` (raw only, the `batch` section's baseline): each burst goes out as one frame joining its serialised events.
+ */
+async function publish({ count, burst = 5, coalesce = false }) {
   for (let i = 0; i < count; i += burst) {
     const pending = [];
+    const joined = [];
     for (let j = i; j < Math.min(count, i + burst); j++) {
       const ev = marketUpdate(5, j);
       if (kind === 'raw') {
         const s = JSON.stringify(ev);
-        for (const c of wss.clients) if (c.readyState === 1) c.send(s);
+        if (coalesce) joined.push(s);
+        else for (const c of wss.clients) if (c.readyState === 1) c.send(s);
       } else {
         pending.push(server.publish('market_update', ev.data));
       }
+    }
+    if (joined.length) {
+      const frame = Buffer.from(`{"type":"batch","events":[${joined.join(',')}]}`);
+      for (const c of wss.clients) if (c.readyState === 1) c.send(frame, { binary: false });
     }
     await Promise.all(pending);
     await new Promise((r) => setImmediate(r));

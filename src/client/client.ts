@@ -3,6 +3,7 @@
  * restored on every open by `restore.ts`), event fan-out (`delivery.ts`, `handlers.ts`) and the API calls.
  */
 import { type Envelope, type EventDataMap, type PublishedEventType, type ServerEvent, type StreamPosition } from '../protocol/index.js';
+import { withBatchQuery } from './batch.js';
 import { backoffDelay } from './backoff.js';
 import { Connection } from './connection.js';
 import { Delivery, type ListenOptions } from './delivery.js';
@@ -110,7 +111,7 @@ export class SigmaxWebSocketClient {
     const p = this.#waiters.add(t.signal, (signal) => this.#finish('aborted', aborted(signal)));
     if (!starting) return p;
     const key = t.apiKey ?? this.#o.apiKey;
-    this.#url = key ? `${url}${url.includes('?') ? '&' : '?'}api_key=${encodeURIComponent(key)}` : url;
+    this.#url = withBatchQuery(key ? `${url}${url.includes('?') ? '&' : '?'}api_key=${encodeURIComponent(key)}` : url, this.#o.batch);
     this.#opened = false;
     this.#attempt = 0;
     if (!this.#to('connecting', 'connect()')) return p; // a `state` handler called disconnect()

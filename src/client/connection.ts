@@ -2,7 +2,8 @@
  * One WebSocket, from open to close: waits for `connected` (with a timeout), parses and validates
  * every frame, keeps the heartbeat, answers server pings. It never reconnects: that is the client's job.
  */
-import { CloseCode, Feature, parseServerFrame, serialize, type Envelope, type EventDataMap, type ServerEvent } from '../protocol/index.js';
+import { CloseCode, Feature, decodeJson, serialize, validateServerEvent, type Envelope, type EventDataMap, type ServerEvent, type ServerFrameResult } from '../protocol/index.js';
+import { isBatchFrame, unpackBatch } from './batch.js';
 import { ConnectionError, ServerError, TimeoutError, type SigmaxError } from './errors.js';
 import { FATAL_SERVER_CODES } from './policy.js';
 import type { WebSocketConstructor, WebSocketLike } from './options.js';
@@ -82,8 +83,13 @@ export class Connection {
       clearTimeout(this.#deadTimer);
       this.#deadTimer = undefined;
     }
-    // The one place a frame becomes events: a decoder of frames that carry several events plugs in here.
-    const r = parseServerFrame(raw);
+    const d = decodeJson(raw);
+    // Part B 7: a batch is unpacked into its events, each handled as a frame of its own.
+    if (d.ok && isBatchFrame(d.value)) return unpackBatch(d.value.events, (r, rawEvent) => this.#onParsed(r, rawEvent));
+    this.#onParsed(d.ok ? validateServerEvent(d.value) : d, raw);
+  }
+
+  #onParsed(r: ServerFrameResult, raw: unknown): void {
     if (!r.ok) return this.#h.onInvalid(raw, r.issue.message);
     this.#onEvent(r.event, r.known);
   }

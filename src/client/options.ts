@@ -1,4 +1,5 @@
 /** Options of {@link SigmaxWebSocketClient}, their defaults and their validation. */
+import type { BatchOption } from './batch.js';
 import type { ClientEvents } from './events.js';
 
 /** The part of the WebSocket API the client uses (browser `WebSocket`, `ws`, mock-socket). */
@@ -58,6 +59,13 @@ export interface ClientOptions {
   commandTimeout?: number | undefined;
   /** Resume from the last received event on reconnect when the server supports it (PROTOCOL.md Part B 4). @default true */
   resume?: boolean | undefined;
+  /**
+   * Ask for batched frames (PROTOCOL.md Part B 7: several events per frame; handlers and `listen()` still see single
+   * events, in order): `batch=1` is added to the URL (a server without the feature ignores it); `{ maxDelayMs }`
+   * also lets the server wait up to that long (it caps it) for fuller frames; `false` asks for one event per frame.
+   * @default true
+   */
+  batch?: BatchOption | undefined;
   /** Default buffer bound of each `listen()` iterator, in events. @default 1000 */
   listenBufferSize?: number | undefined;
   /** Default overflow policy of `listen()`: `error` fails the iterator with `ListenOverflowError`; `drop-oldest` drops the oldest buffered event and counts it in `stats().eventsDropped`. @default 'error' */
@@ -93,6 +101,7 @@ export const CLIENT_DEFAULTS = {
   connectTimeout: 10_000,
   commandTimeout: 10_000,
   resume: true,
+  batch: true as BatchOption,
   listenBufferSize: 1000,
   listenOverflow: 'error' as OverflowPolicy,
 };
@@ -127,6 +136,12 @@ export function resolveOptions(options: ClientOptions = {}): ResolvedOptions {
   if (o.listenBufferSize < 1) fail('listenBufferSize', 'at least 1', o.listenBufferSize);
   if (o.signal !== undefined && typeof o.signal?.addEventListener !== 'function') fail('signal', 'an AbortSignal', o.signal);
   for (const k of ['autoReconnect', 'retryFirstConnect', 'resume'] as const) if (typeof o[k] !== 'boolean') fail(k, 'a boolean', o[k]);
+  const b = o.batch;
+  if (typeof b !== 'boolean') {
+    if (typeof b !== 'object' || b === null) fail('batch', 'a boolean or { maxDelayMs }', b);
+    const ms = b.maxDelayMs;
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) fail('batch.maxDelayMs', 'a non-negative finite number', ms);
+  }
   if (o.listenOverflow !== 'error' && o.listenOverflow !== 'drop-oldest') fail('listenOverflow', "'error' or 'drop-oldest'", o.listenOverflow);
   for (const k of ['url', 'apiKey'] as const) if (o[k] !== undefined && typeof o[k] !== 'string') fail(k, 'a string', o[k]);
   for (const k of ['WebSocket', 'random'] as const) if (o[k] !== undefined && typeof o[k] !== 'function') fail(k, 'a function', o[k]);

@@ -3,8 +3,8 @@
  * Shared by the client and the server; browser-safe.
  */
 
-/** Protocol version announced in `connected.data.protocol` (Part B 1). */
-export const PROTOCOL_VERSION = 3;
+/** Protocol version announced in `connected.data.protocol` (Part B 1): 4 since the server announces `batch`. */
+export const PROTOCOL_VERSION = 4;
 
 /** Path of the WebSocket endpoint. */
 export const WS_PATH = '/api/ws';
@@ -148,5 +148,15 @@ export const Feature = {
   RESUME: 'resume',
   CLOSE_CODES: 'close_codes',
   LIMITS: 'limits',
+  BATCH: 'batch',
 } as const;
 export type Feature = (typeof Feature)[keyof typeof Feature];
+
+/**
+ * Batched frames (Part B 7): a client opts in with the query parameter `batch=1` (and may add
+ * `batch_ms=N`); the server may then send `{"type": "batch", "events": [E1, ...]}`, each `Ei` the
+ * event frame that would have been sent alone.
+ */
+export const BATCH_FRAME_TYPE = 'batch';
+/** Query parameters of the WebSocket URL that ask for batched frames. */
+export const BatchQuery = { BATCH: 'batch', BATCH_MS: 'batch_ms' } as const;

@@ -69,21 +69,6 @@ export type InferInput<S> = S extends { readonly __values: string }
 
 const KIND_NAMES: Record<Kind, string> = { s: 'string', n: 'number', i: 'non-negative integer', b: 'boolean', u: 'any' };
 
-function checkKind(kind: Kind, v: unknown): boolean {
-  switch (kind) {
-    case 's':
-      return typeof v === 'string';
-    case 'n':
-      return typeof v === 'number';
-    case 'i':
-      return Number.isInteger(v) && (v as number) >= 0;
-    case 'b':
-      return typeof v === 'boolean';
-    default:
-      return true;
-  }
-}
-
 /** Whether `v` is a JSON object (not null, not an array). */
 export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -102,20 +87,43 @@ function fieldsOf(shape: { readonly [key: string]: Shape }): Field[] {
   return fields;
 }
 
-/** Whether `value` conforms to `shape` (the hot path: no allocation). */
-function conforms(shape: Shape, value: unknown): boolean {
-  if (typeof shape === 'string') return checkKind(shape as Kind, value);
+type Check = (v: unknown) => boolean;
+const KIND_CHECKS: Record<Kind, Check> = {
+  s: (v) => typeof v === 'string',
+  n: (v) => typeof v === 'number',
+  i: (v) => Number.isInteger(v) && (v as number) >= 0,
+  b: (v) => typeof v === 'boolean',
+  u: () => true,
+};
+const checkCache = new WeakMap<object, Check>();
+
+/** The check of a shape, built once per shape (the hot path: no allocation, no lookup below the top level). */
+function compile(shape: Shape): Check {
+  if (typeof shape === 'string') return KIND_CHECKS[shape as Kind];
+  let check = checkCache.get(shape);
+  if (check) return check;
   if (Array.isArray(shape)) {
-    if (!Array.isArray(value)) return false;
-    for (let i = 0; i < value.length; i++) if (!conforms(shape[0] as Shape, value[i])) return false;
-    return true;
+    const item = compile(shape[0] as Shape);
+    check = (v) => Array.isArray(v) && v.every(item);
+  } else {
+    const fields = fieldsOf(shape as { readonly [key: string]: Shape }).map(([name, optional, sub]) => ({ name, optional, check: compile(sub) }));
+    check = (v) => {
+      if (!isObject(v)) return false;
+      for (let i = 0; i < fields.length; i++) {
+        const f = fields[i]!;
+        const x = v[f.name];
+        if (f.optional ? x != null && !f.check(x) : !f.check(x)) return false;
+      }
+      return true;
+    };
   }
-  if (!isObject(value)) return false;
-  for (const [name, optional, sub] of fieldsOf(shape as { readonly [key: string]: Shape })) {
-    const v = value[name];
-    if (optional ? v != null && !conforms(sub, v) : !conforms(sub, v)) return false;
-  }
-  return true;
+  checkCache.set(shape, check);
+  return check;
+}
+
+/** Whether `value` conforms to `shape`. */
+function conforms(shape: Shape, value: unknown): boolean {
+  return compile(shape)(value);
 }
 
 /**
@@ -129,7 +137,7 @@ export function checkShape(shape: Shape, value: unknown, path: string): string |
 /** The first problem of a value that does not conform, with its path. */
 function explain(shape: Shape, value: unknown, path: string): string | undefined {
   if (typeof shape === 'string') {
-    return checkKind(shape as Kind, value) ? undefined : `${path}: expected ${KIND_NAMES[shape as Kind]}`;
+    return KIND_CHECKS[shape as Kind](value) ? undefined : `${path}: expected ${KIND_NAMES[shape as Kind]}`;
   }
   if (Array.isArray(shape)) {
     if (!Array.isArray(value)) return `${path}: expected array`;

@@ -105,14 +105,14 @@ async function run(
       session.lastSent = event.seq;
       const payload = session.ctx.hub.payloadFor(session, event);
       if (payload) {
-        if (last && !session.write(last)) return;
+        if (last && !session.sendEvent(last)) return;
         last = payload;
       }
     }
     if (last) {
       // Back-pressure: wait until this page is handed to the network before reading the next.
       const written = await new Promise<boolean>((resolve) => {
-        if (!session.write(last, (err) => resolve(!err))) resolve(false);
+        if (!session.sendEvent(last, (err) => resolve(!err))) resolve(false);
       });
       if (!written || session.replay !== replay) return;
     }
@@ -125,7 +125,7 @@ async function run(
           if (event.seq <= session.lastSent) continue;
           session.lastSent = event.seq;
           const payload = session.ctx.hub.payloadFor(session, event);
-          if (payload && !session.write(payload)) break;
+          if (payload && !session.sendEvent(payload)) break;
         }
         session.replay = null;
         return;

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { CloseCode, ErrorCode, Feature, type EventDataMap, type EventInputMap, type PublishedEventType } from '../protocol/index.js';
 import { checkCapacity, checkCredentials, type Credentials, type Refusal } from './admission.js';
+import { batchFromUrl } from './batch.js';
 import { resolveOptions, type ResolvedOptions, type SigmaxServerOptions } from './config.js';
 import { Counters, type ServerContext } from './context.js';
 import { DemoFeed } from './demo.js';
@@ -34,7 +35,7 @@ export interface PublishOptions {
   id?: string | undefined;
 }
 
-const FEATURES = [Feature.REQUEST_ID, Feature.EXACTLY_ONCE, Feature.RESUME, Feature.CLOSE_CODES, Feature.LIMITS];
+const FEATURES = [Feature.REQUEST_ID, Feature.EXACTLY_ONCE, Feature.RESUME, Feature.CLOSE_CODES, Feature.LIMITS, Feature.BATCH];
 const DEFAULT_STATUS = { initialized: true, running: true, paused: false, mode: 'paper', risk_profile: 'conservative' };
 const EMPTY_PORTFOLIO = { total_value: 0, available_cash: 0, positions: [], total_pnl: 0, total_pnl_percent: 0 };
 /** How long a refused or failed socket may take to complete its close handshake. */
@@ -378,6 +379,7 @@ export class SigmaxServer {
     const full = checkCapacity(o, this.#sessions.size);
     if (full) return this.#refuse(ws, req, full);
     const session = new Session(ws, ctx, randomUUID(), { remote: remoteOf(req), principal: creds.principal });
+    if (!o.partAOnly) session.batch = batchFromUrl(req.url); // Part B 7: `batch=1`, `batch_ms=N`
     (ws as TaggedSocket)[kSession] = session;
     ws.on('message', onMessage);
     ws.on('ping', onControlFrame);

@@ -16,6 +16,7 @@ import {
   type ClientMessage,
   type StreamPosition,
 } from '../protocol/index.js';
+import { flushBatch, sendBatched, type BatchState } from './batch.js';
 import { OPEN, type ServerContext, type SessionSocket } from './context.js';
 import type { Subscriber } from './hub.js';
 import { takeToken } from './limits.js';
@@ -58,6 +59,8 @@ export class Session implements Subscriber {
   /** Highest `seq` sent, or passed over by a replay; live events at or below it are dropped. */
   lastSent = 0;
   replay: ReplayState | null = null;
+  /** Batched frames (Part B 7): set when the client asked with `batch=1`; see batch.ts. */
+  batch: BatchState | null = null;
 
   /** When the connection was accepted (ms). */
   readonly openedAt: number;
@@ -279,7 +282,12 @@ export class Session implements Subscriber {
     }
     if (event.seq <= this.lastSent) return;
     this.lastSent = event.seq;
-    this.write(payload);
+    this.sendEvent(payload);
+  }
+
+  /** Sends a published event's payload: held for a batch frame when batching, else written now. */
+  sendEvent(payload: Buffer, cb?: (err?: Error) => void): boolean {
+    return this.batch ? sendBatched(this, payload, cb) : this.write(payload, cb);
   }
 
   /** Sends a reply (or any non-sequenced frame) with `connection_id` and, in Part B, `request_id`. */
@@ -300,6 +308,7 @@ export class Session implements Subscriber {
    * Returns whether the frame was queued (`cb` is then called once it is written).
    */
   write(payload: Buffer | string, cb?: (err?: Error) => void): boolean {
+    if (this.batch && this.batch.bytes > 0) flushBatch(this); // batched events go first: order is kept
     const socket = this.socket;
     if (this.state !== 'open' || socket.readyState !== OPEN) return false;
     if (socket.bufferedAmount > this.ctx.options.maxBufferedBytes) {

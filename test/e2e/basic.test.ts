@@ -11,7 +11,7 @@ describe('seed scenarios against the reference server', () => {
     const client = newClient();
     const info = await client.connect(server.url);
     expect(info.connectionId).toMatch(/.+/);
-    expect(info.protocol).toBe(3);
+    expect(info.protocol).toBe(4);
     expect(info.features).toContain('resume');
     expect(info.epoch).toBeTypeOf('string');
     expect(client.state).toBe('open');

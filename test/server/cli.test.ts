@@ -77,7 +77,7 @@ describe('sigmax-ws-server CLI', () => {
     const url = await urlLine(r);
     expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/api\/ws$/);
     const c = await TestClient.ready(url);
-    expect(c.frames[0]!.data.protocol).toBe(3);
+    expect(c.frames[0]!.data.protocol).toBe(4);
     r.child.kill('SIGTERM');
     expect((await c.closed).code).toBe(1001);
     expect(await r.exited).toEqual({ code: 0, signal: null });
