@@ -3,8 +3,10 @@
  * `sigmax-ws-server`: runs the reference server from the command line.
  * Configuration from environment variables (README table) and flags; flags win.
  */
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
-import { loadConfigFromEnv, type SigmaxServerOptions } from './config.js';
+import { announce, createWorkerServer, runPrimary, workerCount } from './cluster.js';
+import { loadConfigFromEnv, resolveOptions, type SigmaxServerOptions } from './config.js';
 import { ConfigError } from './errors.js';
 import { SigmaxServer } from './server.js';
 
@@ -16,6 +18,7 @@ Options:
   --port <n>     TCP port (env PORT, default 8000; 0 = a free port)
   --host <addr>  interface (env HOST, default 127.0.0.1; use 0.0.0.0 to accept remote clients)
   --no-demo      do not run the demo feed (env WS_DEMO=0)
+  --workers <n>  worker processes sharing the port, or "auto" (env WS_WORKERS, default 1; needs REDIS_URL)
   --verbose      log diagnostics to stderr
   -h, --help     show this help
 
@@ -30,7 +33,7 @@ function fail(message: string, code = 2): never {
   process.exit(code);
 }
 
-function parseOptions(): SigmaxServerOptions {
+function parseOptions(): { opts: SigmaxServerOptions; workers: number } {
   let args;
   try {
     args = parseArgs({
@@ -38,6 +41,7 @@ function parseOptions(): SigmaxServerOptions {
         port: { type: 'string' },
         host: { type: 'string' },
         'no-demo': { type: 'boolean' },
+        workers: { type: 'string' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -63,13 +67,18 @@ function parseOptions(): SigmaxServerOptions {
     const log = (level: string) => (msg: string, ...rest: unknown[]) => process.stderr.write(`[${level}] ${msg}${rest.length ? ' ' + rest.map(String).join(' ') : ''}\n`);
     opts.logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
   }
-  return opts;
+  return { opts, workers: workerCount(args.workers, process.env, opts) };
 }
 
 async function main(): Promise<void> {
   let server: SigmaxServer;
   try {
-    server = new SigmaxServer(parseOptions());
+    const { opts, workers } = parseOptions();
+    if (workers > 1 && cluster.isPrimary) {
+      const { demo, shutdownTimeout } = resolveOptions(opts); // checked once, before forking
+      return runPrimary({ workers, demo, drainTimeoutMs: shutdownTimeout });
+    }
+    server = cluster.isWorker ? createWorkerServer(opts) : new SigmaxServer(opts);
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
@@ -93,7 +102,7 @@ async function main(): Promise<void> {
     if (stopping) return; // closed by a signal while starting; stop() exits
     fail(`cannot listen: ${(err as Error).message}`, 1);
   }
-  if (!stopping) process.stdout.write(`${server.url}\n`);
+  if (!stopping) announce(server.url);
 }
 
 main().catch((err: unknown) => fail(`unexpected error: ${(err as Error)?.stack ?? String(err)}`, 1));

@@ -64,10 +64,12 @@ export interface SigmaxServerOptions {
   partAOnly?: boolean | undefined;
   /** Diagnostics sink; the server writes nothing without one. @default undefined */
   logger?: Logger | undefined;
+  /** Produces the body of `GET /api/ws/stats` instead of `stats()` (`--workers` sums the workers with it). @default undefined */
+  httpStats?: (() => Promise<object>) | undefined;
 }
 
 /** Options after defaults were applied and values checked. */
-type OptionalKeys = 'apiKeys' | 'corsOrigins' | 'redisUrl' | 'eventLog' | 'publishToken' | 'logger';
+type OptionalKeys = 'apiKeys' | 'corsOrigins' | 'redisUrl' | 'eventLog' | 'publishToken' | 'logger' | 'httpStats';
 export type ResolvedOptions = Required<Omit<SigmaxServerOptions, OptionalKeys>> & Pick<SigmaxServerOptions, OptionalKeys>;
 
 export const DEFAULTS = {

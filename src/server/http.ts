@@ -13,7 +13,8 @@ export const MAX_EVENTS_PER_POST = 1000;
 
 export interface HttpDeps {
   readonly options: ResolvedOptions;
-  stats(): object;
+  /** The stats body (a promise when gathered from several workers). */
+  stats(): object | Promise<object>;
   /** Health body and whether the server can serve. */
   health(): { ok: boolean; body: object };
   /** Validates every input first, then publishes them in order; throws InvalidEventError on a bad one. */
@@ -77,7 +78,15 @@ function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): void 
   };
   switch (path) {
     case '/api/ws/stats':
-      if (allow('GET, HEAD')) sendJson(res, 200, deps.stats());
+      if (allow('GET, HEAD')) {
+        Promise.resolve(deps.stats()).then(
+          (body) => sendJson(res, 200, body),
+          (err: unknown) => {
+            deps.options.logger?.error('sigmax-ws: stats failed', err);
+            sendJson(res, 500, { error: 'Internal server error', code: 'INTERNAL_ERROR' });
+          },
+        );
+      }
       return;
     case '/health':
       if (allow('GET, HEAD')) {

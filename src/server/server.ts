@@ -128,7 +128,7 @@ export class SigmaxServer {
       const http = createServer(
         createHttpHandler({
           options: o,
-          stats: () => this.stats(),
+          stats: () => o.httpStats?.() ?? this.stats(),
           health: () => this.#health(),
           publishMany: (inputs) => this.#publishMany(inputs),
         }),
