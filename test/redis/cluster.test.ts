@@ -1,5 +1,5 @@
 /** `sigmax-ws-server --workers 2`: two worker processes on one port, sharing the Redis event log. */
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli, runCli, urlLine, type CliRun } from '../helpers/cli.js';
 import { REDIS_URL, deleteKeys, redisAvailability, testClient, uniquePrefix, waitFor, type TestClient } from './helpers.js';
@@ -189,6 +189,23 @@ describe.skipIf(!redisUp)('sigmax-ws-server --workers 2 on Redis', () => {
       }
     };
     await waitFor(() => pids.every((pid) => !alive(pid)), 5000, 'every worker gone');
+  }, 30_000);
+
+  it('a worker that cannot listen (port taken) stops the cluster: exit 1, no URL line', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      prefix = uniquePrefix();
+      const port = (taken.address() as { port: number }).port;
+      const r = runCli(cli, ['--workers', '2', '--port', String(port), '--no-demo'], { REDIS_URL, WS_REDIS_PREFIX: prefix });
+      runs.push(r);
+      expect(await r.exited).toEqual({ code: 1, signal: null });
+      expect(r.stdout()).toBe('');
+      expect(r.stderr()).toMatch(/EADDRINUSE/);
+      expect(r.stderr()).toMatch(/worker \d exited \(code 1\) before listening/);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   }, 30_000);
 
   it('restarts a worker that dies, on the same port, and keeps serving', async () => {
