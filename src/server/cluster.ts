@@ -29,6 +29,10 @@ type Msg =
   | { sigmax: 'collected'; id: number; stats: WorkerStats }
   | { sigmax: 'stats'; id: number; body: ClusterStats }; // primary -> asking worker
 
+/** IPC send callback: a channel that closed meanwhile (the peer is exiting) is not an error here. */
+const ignore = () => {};
+const post = (w: Worker, m: Msg) => w.send(m, undefined, ignore);
+
 const isMsg = (m: unknown): m is Msg => typeof m === 'object' && m !== null && typeof (m as { sigmax?: unknown }).sigmax === 'string';
 
 /** How long the primary waits for the workers' stats; a worker silent that long is left out. */
@@ -94,7 +98,7 @@ export function createWorkerServer(options: SigmaxServerOptions): SigmaxServer {
   const own = (): WorkerStats => ({ ...server.stats(), worker: id, pid: process.pid });
   const pending = new Map<number, (body: ClusterStats) => void>();
   let next = 0;
-  const send = (m: Msg) => process.send?.(m);
+  const send = (m: Msg) => process.send?.(m, undefined, undefined, ignore);
   const httpStats = () =>
     new Promise<ClusterStats>((resolve) => {
       const rid = ++next;
@@ -118,7 +122,7 @@ export function createWorkerServer(options: SigmaxServerOptions): SigmaxServer {
 
 /** Tells that the server listens: the URL line on stdout, or, in a worker, a message to the primary (which prints it once). */
 export function announce(url: string): void {
-  if (cluster.isWorker) process.send?.({ sigmax: 'ready', url } satisfies Msg);
+  if (cluster.isWorker) process.send?.({ sigmax: 'ready', url } satisfies Msg, undefined, undefined, ignore);
   else process.stdout.write(`${url}\n`);
 }
 
@@ -164,6 +168,7 @@ export function runPrimary({ workers, demo, drainTimeoutMs }: PrimaryOptions): v
     const w = cluster.fork(demo && slot.index === 0 ? {} : { WS_DEMO: '0' });
     slot.worker = w;
     w.on('message', (m: unknown) => isMsg(m) && onMessage(slot, w, m));
+    w.on('error', ignore); // IPC errors of a dying worker; its 'exit' follows
     w.on('exit', (code, signal) => onExit(slot, w, code, signal));
   };
 
@@ -175,7 +180,7 @@ export function runPrimary({ workers, demo, drainTimeoutMs }: PrimaryOptions): v
         process.stdout.write(`${m.url}\n`);
       }
     } else if (m.sigmax === 'stats?') {
-      void collect().then((body) => w.isConnected() && w.send({ sigmax: 'stats', id: m.id, body } satisfies Msg));
+      void collect().then((body) => w.isConnected() && post(w, { sigmax: 'stats', id: m.id, body }));
     }
   };
 
@@ -195,7 +200,7 @@ export function runPrimary({ workers, demo, drainTimeoutMs }: PrimaryOptions): v
       const timer = setTimeout(finish, COLLECT_TIMEOUT_MS);
       for (const w of live) {
         w.on('message', onReply);
-        w.send({ sigmax: 'collect', id } satisfies Msg);
+        post(w, { sigmax: 'collect', id });
       }
       if (live.length === 0) finish();
     });

@@ -81,7 +81,7 @@ describe.skipIf(!redisUp)('sigmax-ws-server --workers 2 on Redis', () => {
       WS_HISTORY_SIZE: '1000',
     });
     runs.push(r);
-    const url = await urlLine(r);
+    const url = await urlLine(r, 40_000); // three Node processes starting on a busy machine
     expect(r.stdout()).toBe(`${url}\n`); // one URL line for the cluster, not one per worker
     const port = Number(new URL(url).port);
     const stats = async () => (await http(port, 'GET', '/api/ws/stats')).body;
@@ -167,7 +167,7 @@ describe.skipIf(!redisUp)('sigmax-ws-server --workers 2 on Redis', () => {
       crossed = holder !== first;
     }
     expect(crossed).toBe(true);
-  }, 60_000);
+  }, 90_000);
 
   it('SIGTERM on the primary drains every worker: clients see 1001, all workers exit, the primary exits 0', async () => {
     const { r, url, stats } = await startCluster();
@@ -189,7 +189,7 @@ describe.skipIf(!redisUp)('sigmax-ws-server --workers 2 on Redis', () => {
       }
     };
     await waitFor(() => pids.every((pid) => !alive(pid)), 5000, 'every worker gone');
-  }, 30_000);
+  }, 60_000);
 
   it('a worker that cannot listen (port taken) stops the cluster: exit 1, no URL line', async () => {
     const taken = createServer();
@@ -206,7 +206,7 @@ describe.skipIf(!redisUp)('sigmax-ws-server --workers 2 on Redis', () => {
     } finally {
       await new Promise((resolve) => taken.close(resolve));
     }
-  }, 30_000);
+  }, 60_000);
 
   it('restarts a worker that dies, on the same port, and keeps serving', async () => {
     const { url, port, stats } = await startCluster();
@@ -221,5 +221,5 @@ describe.skipIf(!redisUp)('sigmax-ws-server --workers 2 on Redis', () => {
     expect([...(await perWorker(stats, 4)).values()].every((n) => n > 0)).toBe(true);
     await publish(port, 1, 4);
     for (const c of clients) await waitFor(() => orderIds(c).length === 4, 10_000, 'the events');
-  }, 40_000);
+  }, 60_000);
 });
