@@ -1,5 +1,6 @@
 // Shared helpers for the benchmarks: child-process servers, client swarms, statistics.
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 
@@ -10,12 +11,25 @@ export const median = (xs) => {
 };
 export const fmt = (n, d = 1) => Number(n).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
+/**
+ * Starts `node ...nodeArgs` with an IPC channel. With `maxFds`, through bash, whose `ulimit -n` raises the
+ * soft limit on open files first (Node cannot call setrlimit itself); the child finds the limit it got
+ * in SIGMAX_FD_LIMIT.
+ */
+export function spawnNode(nodeArgs, { maxFds } = {}) {
+  const stdio = ['ignore', 'inherit', 'inherit', 'ipc'];
+  if (!maxFds) return spawn(process.execPath, nodeArgs, { stdio });
+  const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
+  const cmd = `ulimit -n ${maxFds} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; export SIGMAX_FD_LIMIT="$(ulimit -n)"; exec ${[process.execPath, ...nodeArgs].map(q).join(' ')}`;
+  return spawn('bash', ['-c', cmd], { stdio });
+}
+
 /** Starts bench/server-child.mjs as `kind` ('raw' | 'sigmax'); resolves with { child, port, call(cmd, args) }. */
-export async function startServer(kind, options = {}, execArgv = ['--expose-gc']) {
-  const child = fork(new URL('./server-child.mjs', import.meta.url), [kind, JSON.stringify(options)], {
-    execArgv,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+export async function startServer(kind, options = {}, execArgv = ['--expose-gc'], { maxFds } = {}) {
+  const script = new URL('./server-child.mjs', import.meta.url);
+  const child = maxFds
+    ? spawnNode([...execArgv, fileURLToPath(script), kind, JSON.stringify(options)], { maxFds })
+    : fork(script, [kind, JSON.stringify(options)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const pending = new Map();
   let next = 0;
   child.on('message', (m) => {

@@ -1,11 +1,13 @@
 // `npm run bench [-- section ...]`: measures sigmax-ws against baselines measured in the same run.
-// Sections: bundle, decode, fanout, batch, memory, heartbeat, publish, reconnect. Medians of repeated runs; ratios against the baseline.
+// Sections: bundle, decode, fanout, batch, memory, heartbeat, publish, reconnect, latency, connections. Medians of repeated runs; ratios against the baseline.
 // Everything runs on loopback, bounded in count and time.
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { batch } from './batch.mjs';
 import { closeClients, fmt, marketUpdate, median, openClients, startServer } from './lib.mjs';
 import { redisPublish } from './redis-publish.mjs';
+import { connections } from './connections.mjs';
+import { latency } from './latency.mjs';
 
 const only = new Set(process.argv.slice(2));
 const want = (name) => only.size === 0 || only.has(name);
@@ -196,7 +198,7 @@ async function reconnect() {
   }
 }
 
-const sections = { bundle, decode, fanout, batch: () => batch(report), memory, heartbeat, publish, reconnect };
+const sections = { bundle, decode, fanout, batch: () => batch(report), memory, heartbeat, publish, reconnect, latency: () => latency(report), connections: () => connections(report) };
 for (const [name, fn] of Object.entries(sections)) {
   if (!want(name)) continue;
   try {

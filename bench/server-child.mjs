@@ -1,5 +1,5 @@
 // A benchmark server in its own process: 'raw' (plain ws, the baseline) or 'sigmax' (our SigmaxServer).
-// Driven over IPC by bench/lib.mjs: ready, publish, cpu, mem, loop-delay, close.
+// Driven over IPC by bench/lib.mjs: ready, publish, paced, cpu, mem, loop-delay, close.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { WebSocketServer } from 'ws';
 import { marketUpdate } from './lib.mjs';
@@ -10,6 +10,18 @@ let server;
 let wss;
 let heartbeat;
 
+/** The heartbeat recipe of ws's README: one interval, every socket pinged in the same tick. */
+function startRawHeartbeat(intervalMs) {
+  clearInterval(heartbeat);
+  heartbeat = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!ws.isAlive) ws.terminate();
+      ws.isAlive = false;
+      ws.ping();
+    }
+  }, intervalMs);
+}
+
 if (kind === 'raw') {
   wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false, path: '/api/ws' });
   await new Promise((r) => wss.once('listening', r));
@@ -18,16 +30,7 @@ if (kind === 'raw') {
     ws.on('pong', () => (ws.isAlive = true));
     ws.on('message', () => {});
   });
-  if (options.heartbeatInterval) {
-    // The heartbeat recipe of ws's README: one interval, every socket pinged in the same tick.
-    heartbeat = setInterval(() => {
-      for (const ws of wss.clients) {
-        if (!ws.isAlive) ws.terminate();
-        ws.isAlive = false;
-        ws.ping();
-      }
-    }, options.heartbeatInterval);
-  }
+  if (options.heartbeatInterval) startRawHeartbeat(options.heartbeatInterval);
 } else {
   const { SigmaxServer } = await import('../dist/server/index.js');
   const { log, ...rest } = options;
@@ -68,10 +71,37 @@ async function publish({ count, burst = 5, coalesce = false }) {
   }
 }
 
+/**
+ * Publishes `count` alerts at `rate` per second, each stamped with the system-wide monotonic clock
+ * (process.hrtime, comparable across processes) just before it is handed to the server: the
+ * receivers compute publish -> receive latency from it.
+ */
+async function paced({ rate, count }) {
+  const start = performance.now();
+  for (let i = 0; i < count; i++) {
+    const wait = start + (i * 1000) / rate - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const data = { message: `t=${process.hrtime.bigint()}`, level: 'info' };
+    if (kind === 'raw') {
+      const s = JSON.stringify({ type: 'alert', data, timestamp: new Date().toISOString(), topic: 'alerts', seq: i + 1 });
+      for (const c of wss.clients) if (c.readyState === 1) c.send(s);
+    } else {
+      await server.publish('alert', data);
+    }
+  }
+  return {};
+}
+
 let cpuStart = process.cpuUsage();
 let histogram;
 const handlers = {
-  ready: () => ({ port }),
+  ready: () => ({ port, fdLimit: Number(process.env.SIGMAX_FD_LIMIT) || undefined }),
+  /** Raw only: starts the heartbeat now (e.g. once every client is connected). */
+  rawHeartbeat: ({ intervalMs }) => {
+    startRawHeartbeat(intervalMs);
+    return {};
+  },
+  connections: () => ({ n: kind === 'raw' ? wss.clients.size : server.stats().active_connections }),
   /** Resolves once `count` events have reached the fan-out (delivered through the log). */
   delivered: async ({ count, timeoutMs = 60_000 }) => {
     const deadline = Date.now() + timeoutMs;
@@ -86,6 +116,7 @@ const handlers = {
     publish(args).catch((e) => process.send({ id: -1, error: String(e) }));
     return {};
   },
+  paced,
   publishAwait: async (args) => {
     const t0 = performance.now();
     const c0 = process.cpuUsage();

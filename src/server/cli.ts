@@ -3,9 +3,11 @@
  * `sigmax-ws-server`: runs the reference server from the command line.
  * Configuration from environment variables (README table) and flags; flags win.
  */
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { createCliLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './cli-logger.js';
-import { KNOWN_ENV_VARS, loadConfigFromEnv, unknownEnvVars, type Logger, type SigmaxServerOptions } from './config.js';
+import { announce, createWorkerServer, runPrimary, workerCount } from './cluster.js';
+import { KNOWN_ENV_VARS, loadConfigFromEnv, resolveOptions, unknownEnvVars, type Logger, type SigmaxServerOptions } from './config.js';
 import { ConfigError } from './errors.js';
 import { SigmaxServer } from './server.js';
 import { SERVER_VERSION } from './version.js';
@@ -18,6 +20,7 @@ Options:
   --port <n>            TCP port (env PORT, default 8000; 0 = a free port)
   --host <addr>         interface (env HOST, default 127.0.0.1; use 0.0.0.0 to accept remote clients)
   --no-demo             do not run the demo feed (env WS_DEMO=0)
+  --workers <n>         worker processes sharing the port, or "auto" (env WS_WORKERS, default 1; needs REDIS_URL)
   --log-format <fmt>    text (default) or json: one JSON object per line (env WS_LOG_FORMAT)
   --log-level <level>   debug, info (default), warn or error (env WS_LOG_LEVEL)
   --verbose             same as --log-level debug
@@ -26,7 +29,8 @@ Options:
 
 Other settings come from the environment: REDIS_URL, WS_REDIS_PREFIX, WS_MAX_CONNECTIONS, WS_HEARTBEAT_INTERVAL,
 WS_CONNECTION_TIMEOUT, CORS_ORIGINS, WS_API_KEYS, WS_PUBLISH_TOKEN, WS_DEMO, WS_HISTORY_SIZE,
-WS_HISTORY_TTL, WS_MAX_MESSAGE_SIZE, WS_RATE_LIMIT, WS_MAX_SUBSCRIPTIONS, WS_MAX_BUFFERED_BYTES, WS_PATHS
+WS_HISTORY_TTL, WS_MAX_MESSAGE_SIZE, WS_RATE_LIMIT, WS_MAX_SUBSCRIPTIONS, WS_MAX_BUFFERED_BYTES, WS_PATHS,
+WS_REDIS_BRIDGE, WS_DASHBOARD, WS_WORKERS
 (durations in seconds; fractions allowed). An unknown WS_* variable stops the server. See the README.
 `;
 
@@ -35,6 +39,7 @@ const FLAGS = {
   port: { type: 'string' },
   host: { type: 'string' },
   'no-demo': { type: 'boolean' },
+  workers: { type: 'string' },
   'log-format': { type: 'string' },
   'log-level': { type: 'string' },
   verbose: { type: 'boolean' },
@@ -57,7 +62,7 @@ function choice<T extends string>(flag: string, value: string | undefined, envNa
   return raw as T;
 }
 
-function parseOptions(): { options: SigmaxServerOptions; logger: Logger } {
+function parseOptions(): { options: SigmaxServerOptions; logger: Logger; workers: number } {
   let args;
   try {
     args = parseArgs({ options: FLAGS, strict: true }).values;
@@ -89,7 +94,7 @@ function parseOptions(): { options: SigmaxServerOptions; logger: Logger } {
   }
   if (args.host !== undefined) opts.host = args.host;
   if (args['no-demo']) opts.demo = false;
-  return { options: opts, logger };
+  return { options: opts, logger, workers: workerCount(args.workers, process.env, opts) };
 }
 
 async function main(): Promise<void> {
@@ -98,7 +103,11 @@ async function main(): Promise<void> {
   try {
     const parsed = parseOptions();
     logger = parsed.logger;
-    server = new SigmaxServer(parsed.options);
+    if (parsed.workers > 1 && cluster.isPrimary) {
+      const { demo, shutdownTimeout } = resolveOptions(parsed.options); // checked once, before forking
+      return runPrimary({ workers: parsed.workers, demo, drainTimeoutMs: shutdownTimeout });
+    }
+    server = cluster.isWorker ? createWorkerServer(parsed.options) : new SigmaxServer(parsed.options);
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
@@ -122,7 +131,7 @@ async function main(): Promise<void> {
     if (stopping) return; // closed by a signal while starting; stop() exits
     fail(`cannot listen: ${(err as Error).message}`, 1);
   }
-  if (!stopping) process.stdout.write(`${server.url}\n`);
+  if (!stopping) announce(server.url);
 }
 
 main().catch((err: unknown) => fail(`unexpected error: ${(err as Error)?.stack ?? String(err)}`, 1));

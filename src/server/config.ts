@@ -92,6 +92,8 @@ export interface SigmaxServerOptions {
   httpRoutes?: boolean | undefined;
   /** Authentication hook, checked after `apiKeys` (both must pass when both are set). @default undefined */
   authenticate?: Authenticate | undefined;
+  /** Produces the body of `GET /api/ws/stats` instead of `stats()` (`--workers` sums the workers with it). @default undefined */
+  httpStats?: (() => Promise<object>) | undefined;
 }
 
 /** Every option name (the compiler checks this list is complete). */
@@ -124,6 +126,7 @@ const OPTION_NAMES: Record<keyof SigmaxServerOptions, true> = {
   server: true,
   httpRoutes: true,
   authenticate: true,
+  httpStats: true,
 };
 
 /** Levenshtein distance (small strings only). */
@@ -152,7 +155,7 @@ export function closestName(name: string, known: Iterable<string>): string | und
 }
 
 /** Options after defaults were applied and values checked. */
-type OptionalKeys = 'apiKeys' | 'corsOrigins' | 'redisUrl' | 'eventLog' | 'publishToken' | 'logger' | 'server' | 'authenticate';
+type OptionalKeys = 'apiKeys' | 'corsOrigins' | 'redisUrl' | 'eventLog' | 'publishToken' | 'logger' | 'server' | 'authenticate' | 'httpStats';
 export type ResolvedOptions = Required<Omit<SigmaxServerOptions, OptionalKeys>> & Pick<SigmaxServerOptions, OptionalKeys>;
 
 export const DEFAULTS = {
@@ -277,6 +280,7 @@ export const KNOWN_ENV_VARS: string[] = [
   'WS_LOG_FORMAT',
   'WS_LOG_LEVEL',
   'WS_REDIS_BRIDGE',
+  'WS_WORKERS',
 ];
 
 /** The `WS_*` variables of `env` that the server does not know, each with the closest known name (a likely typo). */

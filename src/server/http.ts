@@ -14,7 +14,8 @@ export const MAX_EVENTS_PER_POST = 1000;
 
 export interface HttpDeps {
   readonly options: ResolvedOptions;
-  stats(): object;
+  /** The stats body (a promise when gathered from several workers). */
+  stats(): object | Promise<object>;
   /** Health body and whether the server can serve. */
   health(): { ok: boolean; body: object };
   /** Validates every input first, then appends them as one batch (all or none); throws InvalidEventError on a bad one. */
@@ -55,7 +56,18 @@ export interface Route {
  */
 export function buildRoutes(options: ResolvedOptions): Map<string, Route> {
   const routes = new Map<string, Route>();
-  routes.set('/api/ws/stats', { methods: 'GET, HEAD', handle: (deps, _req, res) => sendJson(res, 200, deps.stats()) });
+  routes.set('/api/ws/stats', {
+    methods: 'GET, HEAD',
+    handle: (deps, _req, res) => {
+      Promise.resolve(deps.stats()).then(
+        (body) => sendJson(res, 200, body),
+        (err: unknown) => {
+          deps.options.logger?.error('sigmax-ws: stats failed', err);
+          sendJson(res, 500, { error: 'Internal server error', code: 'INTERNAL_ERROR' });
+        },
+      );
+    },
+  });
   routes.set('/health', {
     methods: 'GET, HEAD',
     handle: (deps, _req, res) => {

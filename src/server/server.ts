@@ -195,7 +195,7 @@ export class SigmaxServer {
     const o = this.#opts;
     const deps: HttpDeps = {
       options: o,
-      stats: () => this.stats(),
+      stats: () => o.httpStats?.() ?? this.stats(),
       health: () => this.#health(),
       publishMany: (inputs) => this.#publishMany(inputs),
     };
