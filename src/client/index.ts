@@ -10,6 +10,7 @@ export { CLIENT_DEFAULTS } from './options.js';
 export type { ClientOptions, Logger, OverflowPolicy, WebSocketConstructor, WebSocketLike } from './options.js';
 export type { ClientEvents, ClientEventName, ClientState, ClientStats, CloseInfo, GapInfo, GapMarker, OpenInfo, ReconnectingInfo, SigmaxEvent, StateChange } from './events.js';
 export {
+  isSigmaxError,
   SigmaxError,
   ConnectionError,
   TimeoutError,

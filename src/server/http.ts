@@ -7,6 +7,7 @@ import { WS_PATH } from '../protocol/index.js';
 import type { ResolvedOptions } from './config.js';
 import { InvalidEventError } from './errors.js';
 import { secretEquals } from './limits.js';
+import { asyncApiJson, DASHBOARD_CSP, dashboardHtml } from './dashboard/assets.js';
 
 /** Most events accepted in one `POST /api/events`. */
 export const MAX_EVENTS_PER_POST = 1000;
@@ -30,6 +31,11 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), ...headers });
   res.end(text);
+}
+
+function sendBody(res: ServerResponse, contentType: string, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-cache', ...headers });
+  res.end(body);
 }
 
 function setCors(req: IncomingMessage, res: ServerResponse, corsOrigins: readonly string[] | undefined): void {
@@ -76,6 +82,13 @@ function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): void 
     return false;
   };
   switch (path) {
+    case '/':
+      if (!options.dashboard) break;
+      if (allow('GET, HEAD')) sendBody(res, 'text/html; charset=utf-8', dashboardHtml(), { 'Content-Security-Policy': DASHBOARD_CSP });
+      return;
+    case '/api/ws/asyncapi.json':
+      if (allow('GET, HEAD')) sendBody(res, 'application/json; charset=utf-8', asyncApiJson());
+      return;
     case '/api/ws/stats':
       if (allow('GET, HEAD')) sendJson(res, 200, deps.stats());
       return;
