@@ -16,6 +16,7 @@ header .sp { flex: 1; }
 a { color: #58a6ff; }
 main { padding: 16px 20px; display: grid; gap: 16px; grid-template-columns: repeat(6, minmax(0, 1fr)); }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; }
+.kpi .label span { text-transform: none; letter-spacing: 0; }
 .kpi .label { color: var(--dim); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
 .kpi .value { font-size: 22px; font-weight: 600; margin-top: 4px; font-variant-numeric: tabular-nums; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .wide { grid-column: span 4; } .side { grid-column: span 2; } .full { grid-column: 1 / -1; }
@@ -42,10 +43,10 @@ const BODY = `
 <div class="card kpi"><div class="label">Connections</div><div class="value" id="k-conn">–</div></div>
 <div class="card kpi"><div class="label">Subscriptions</div><div class="value" id="k-subs">–</div></div>
 <div class="card kpi"><div class="label">Events/s</div><div class="value" id="k-rate">0</div></div>
-<div class="card kpi"><div class="label">Stream position</div><div class="value" id="k-pos" title="epoch / seq">–</div></div>
+<div class="card kpi"><div class="label">Stream position <span id="k-epoch"></span></div><div class="value" id="k-pos" title="seq of the last event">–</div></div>
 <div class="card kpi"><div class="label">Redis</div><div class="value" id="k-redis">–</div></div>
 <div class="card kpi"><div class="label">Health</div><div class="value" id="k-health">–</div></div>
-<section class="card wide"><h2>Events per second by topic (last 60 s)</h2><svg id="chart" viewBox="0 0 600 160" width="100%" height="160" preserveAspectRatio="none" role="img" aria-label="events per second by topic"></svg><div id="legend"></div></section>
+<section class="card wide"><h2>Events per second by topic (last 30 s)</h2><svg id="chart" viewBox="0 0 600 160" width="100%" height="160" preserveAspectRatio="none" role="img" aria-label="events per second by topic"></svg><div id="legend"></div></section>
 <section class="card side"><h2>Connection, resume and gaps</h2><ul id="notices"></ul></section>
 <section class="card full"><h2>Last events</h2>
 <div class="filters"><select id="f-topic"><option value="">all topics</option></select><input id="f-symbol" placeholder="symbol, e.g. BTC/USDT" size="18"></div>
@@ -59,7 +60,7 @@ const SCRIPT = String.raw`
   const $ = (id) => document.getElementById(id);
   const COLORS = { proposals: '#a371f7', executions: '#3fb950', analysis: '#58a6ff', status: '#8b96a3', market: '#d29922', portfolio: '#39c5cf', health: '#f778ba', alerts: '#f85149' };
   const TOPICS = Object.keys(COLORS);
-  const WINDOW = 60, KEEP = 300, SHOW = 60;
+  const WINDOW = 30, KEEP = 300, SHOW = 60;
   const buckets = new Map(); // second -> { topic: count }
   const events = [];
   const dash = { received: 0, notices: 0, error: undefined };
@@ -77,6 +78,7 @@ const SCRIPT = String.raw`
       case 'market_update': return (Array.isArray(d) ? d : []).slice(0, 4).map((m) => m.symbol + ' ' + num(m.price) + ' (' + num(m.change_24h) + '%)').join('  ');
       case 'trade_executed': return d.action + ' ' + num(d.size, 6) + ' @ ' + num(d.filled_price) + ' ' + d.status;
       case 'proposal_created': return d.action + ' ' + num(d.size, 6) + (d.reason ? ' — ' + d.reason : '');
+      case 'proposal_approved': return 'proposal ' + d.proposal_id + ' approved' + (d.approved_by ? ' by ' + d.approved_by : '');
       case 'analysis_update': return d.decision + ' (confidence ' + num(d.confidence) + ')';
       case 'portfolio_update': return 'value ' + num(d.total_value) + ', P&L ' + num(d.total_pnl) + ' (' + num(d.total_pnl_percent) + '%)';
       case 'health_update': return 'cpu ' + num(d.cpu_percent, 1) + '%, mem ' + num(d.memory_percent, 1) + '%';
@@ -119,29 +121,36 @@ const SCRIPT = String.raw`
   function renderChart() {
     const now = Math.floor(Date.now() / 1000);
     for (const s of buckets.keys()) if (s <= now - WINDOW) buckets.delete(s);
-    let max = 1;
     const series = TOPICS.map((t) => {
       const pts = [];
-      for (let i = 0; i < WINDOW; i++) {
-        const v = (buckets.get(now - WINDOW + 1 + i) || {})[t] || 0;
-        if (v > max) max = v;
-        pts.push(v);
-      }
+      for (let i = 0; i < WINDOW; i++) pts.push((buckets.get(now - WINDOW + 1 + i) || {})[t] || 0);
       return [t, pts];
     });
-    const x = (i) => (i / (WINDOW - 1)) * 600, y = (v) => 155 - (v / max) * 145;
-    let svg = '<line x1="0" y1="155" x2="600" y2="155" stroke="#2b3440"/><text x="4" y="14" fill="#8b96a3" font-size="11">' + max + '/s</text>';
-    for (const [t, pts] of series) {
-      if (!pts.some((v) => v > 0)) continue;
-      svg += '<polyline fill="none" stroke-width="2" stroke="' + COLORS[t] + '" points="' + pts.map((v, i) => x(i).toFixed(1) + ',' + y(v).toFixed(1)).join(' ') + '"><title>' + t + '</title></polyline>';
+    // Stacked bars, one per second, coloured by topic.
+    const totals = series[0][1].map((_, i) => series.reduce((a, [, pts]) => a + pts[i], 0));
+    const max = Math.max(1, ...totals);
+    const bw = 600 / WINDOW, h = (v) => (v / max) * 140;
+    let svg = '<line x1="0" y1="155" x2="600" y2="155" stroke="#2b3440"/><text x="4" y="12" fill="#8b96a3" font-size="11">' + max + '/s</text>';
+    for (let i = 0; i < WINDOW; i++) {
+      let top = 155;
+      for (const [t, pts] of series) {
+        if (!pts[i]) continue;
+        top -= h(pts[i]);
+        svg += '<rect x="' + (i * bw + 1).toFixed(1) + '" y="' + top.toFixed(1) + '" width="' + (bw - 2).toFixed(1) + '" height="' + h(pts[i]).toFixed(1) + '" fill="' + COLORS[t] + '"><title>' + t + ': ' + pts[i] + '/s</title></rect>';
+      }
     }
     $('chart').innerHTML = svg;
     const last = buckets.get(now - 1) || {};
     text($('k-rate'), String(Object.values(last).reduce((a, b) => a + b, 0)));
   }
 
+  function position(epoch, seq) {
+    $('k-pos').textContent = '#' + seq;
+    $('k-epoch').textContent = 'epoch ' + epoch.slice(0, 8);
+  }
+
   function showPosition(p) {
-    if (p) text($('k-pos'), p.epoch.slice(0, 8) + ' / ' + p.seq);
+    if (p) position(p.epoch, p.seq);
   }
 
   async function poll() {
@@ -149,7 +158,7 @@ const SCRIPT = String.raw`
       const [stats, health] = await Promise.all(['/api/ws/stats', '/health'].map((u) => fetch(u, { cache: 'no-store' }).then((r) => r.json())));
       text($('k-conn'), String(stats.active_connections));
       text($('k-subs'), String(stats.subscriptions_count));
-      if (stats.epoch && !client.position) text($('k-pos'), String(stats.epoch).slice(0, 8) + ' / ' + stats.last_seq);
+      if (stats.epoch && !client.position) position(String(stats.epoch), stats.last_seq);
       const r = health.redis || {};
       text($('k-redis'), !r.enabled ? 'in memory' : r.connected ? 'connected' : 'unreachable', !r.enabled ? '' : r.connected ? 'ok' : 'bad');
       text($('k-health'), health.status || 'unknown', health.status === 'ok' ? 'ok' : 'warn');
