@@ -6,13 +6,14 @@
  * (`parse`, `safeParse`, and Standard Schema's `~standard`), so you need no zod of your own.
  * @packageDocumentation
  */
+import type { FrameIssue } from './codec.js';
+import * as M from './messages.js';
 import * as S from './schemas.js';
 import type { EventDataMap, Envelope, StreamPosition } from './shapes.js';
 
 export * from './constants.js';
 export { SYMBOL_PREFIX, normalizeTopic, normalizeSymbol, normalizeSubscription, type NormalizeResult } from './normalize.js';
 export { decodeJson, parseServerFrame, validateServerEvent, buildEvent, serialize, type FrameIssue, type ServerFrameResult, type EnvelopeExtras } from './codec.js';
-export { parseClientFrame, type ClientFrameResult } from './messages.js';
 export { SERVER_EVENT_TYPES, type Envelope, type EnvelopeFields, type EventDataMap, type ServerEvent, type ServerEventType, type StreamPosition } from './shapes.js';
 export { asyncApiDocument, type AsyncApiDocument } from './asyncapi.js';
 
@@ -70,3 +71,7 @@ export const PongMessageSchema: ProtocolSchema<PongMessage> = S.PongMessageSchem
 export const GetStatusMessageSchema: ProtocolSchema<GetStatusMessage> = S.GetStatusMessageSchema;
 export const GetSubscriptionsMessageSchema: ProtocolSchema<GetSubscriptionsMessage> = S.GetSubscriptionsMessageSchema;
 export const CommandMessageSchema: ProtocolSchema<CommandMessage> = S.CommandMessageSchema;
+
+export type ClientFrameResult = { ok: true; message: ClientMessage } | { ok: false; issue: FrameIssue; /** echoed when it could be read */ request_id?: string };
+/** Decodes and validates a frame received from a client (what the server does with each message). Never throws. */
+export const parseClientFrame: (raw: unknown) => ClientFrameResult = M.parseClientFrame;

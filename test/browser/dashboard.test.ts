@@ -78,8 +78,8 @@ describe.skipIf(!executablePath)('dashboard in a real browser (headless Chromium
     await server.publish('trade_executed', trade(7, 'SOL/USDT'));
     await page.selectOption('#f-topic', 'executions');
     await page.fill('#f-symbol', 'sol/');
-    await waitFor(() => page.evaluate(() => [...document.querySelectorAll('#events tr')].some((r) => (r as HTMLElement).dataset.type === 'trade_executed')), 'filtered trade row', 5000);
-    const types = await page.evaluate(() => [...document.querySelectorAll('#events tr')].map((r) => [(r as HTMLElement).dataset.type, r.children[4]!.textContent]));
+    await waitFor(() => page.evaluate(() => Array.from(document.querySelectorAll('#events tr')).some((r) => (r as HTMLElement).dataset.type === 'trade_executed')), 'filtered trade row', 5000);
+    const types = await page.evaluate(() => Array.from(document.querySelectorAll('#events tr')).map((r) => [(r as HTMLElement).dataset.type, r.children[4]!.textContent]));
     expect(types.length).toBeGreaterThan(0);
     for (const [type, symbols] of types) {
       expect(type).toBe('trade_executed');
