@@ -30,14 +30,14 @@ async function bundle() {
   };
   const full = await sizes(`export * from './dist/index.js';`);
   const app = await sizes(`import { SigmaxWebSocketClient, WSEventType } from './dist/index.js'; globalThis.x = [SigmaxWebSocketClient, WSEventType];`);
-  const zodOnly = await sizes(`import { parseServerFrame } from './dist/index.js'; globalThis.x = parseServerFrame;`);
-  report('bundle', 'whole entry incl. zod schemas (min / gzip)', `${fmt(full.min / 1024)} KB / ${fmt(full.gzip / 1024, 2)} KB`, 'only for apps that use the zod schemas');
+  const zodOnly = await sizes(`import { parseServerFrame } from './dist/protocol.js'; globalThis.x = parseServerFrame;`);
+  report('bundle', 'whole client entry (min / gzip)', `${fmt(full.min / 1024)} KB / ${fmt(full.gzip / 1024, 2)} KB`, 'every export of sigmax-ws');
   report('bundle', 'app importing the client (min / gzip)', `${fmt(app.min / 1024)} KB / ${fmt(app.gzip / 1024, 2)} KB`, '', '10 KB gzip');
   report('bundle', 'protocol codec alone (min / gzip)', `${fmt(zodOnly.min / 1024)} KB / ${fmt(zodOnly.gzip / 1024, 2)} KB`);
 }
 
 async function decode() {
-  const { parseServerFrame } = await import('../dist/index.js');
+  const { parseServerFrame } = await import('../dist/protocol.js');
   const frames = Array.from({ length: 1000 }, (_, i) => JSON.stringify(marketUpdate(5, i)));
   const rate = (fn) => {
     const t0 = performance.now();

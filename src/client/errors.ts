@@ -4,14 +4,30 @@
  * one channel: the promise or iterator that awaits it, otherwise the client's `error` event.
  */
 
+/** Brand of every {@link SigmaxError}, shared by every copy of the package (ESM, CJS, browser build). */
+const BRAND: unique symbol = Symbol.for('sigmax-ws.error') as never;
+
+/**
+ * Whether `value` is a {@link SigmaxError} from any copy of this package. Prefer it to `instanceof`, which
+ * fails when the error comes from another build (e.g. the CJS build while you import the ESM one).
+ */
+export function isSigmaxError(value: unknown): value is SigmaxError {
+  return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+}
+
 /** Base class of every error the client produces. */
 export class SigmaxError extends Error {
+  /** Brand recognised by {@link isSigmaxError} (`Symbol.for('sigmax-ws.error')`). */
+  declare readonly [BRAND]: true;
   override name = 'SigmaxError';
   /** Stable machine-readable code, e.g. `CONNECT_TIMEOUT` or a server code such as `INVALID_TOPIC`. */
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
+  }
+  static {
+    Object.defineProperty(this.prototype, BRAND, { value: true });
   }
 }
 

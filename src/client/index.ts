@@ -11,6 +11,7 @@ export type { BatchOption } from './batch.js';
 export type { ClientOptions, ConnectOptions, Logger, OverflowPolicy, WebSocketConstructor, WebSocketLike } from './options.js';
 export type { ClientEvents, ClientEventName, ClientState, ClientStats, CloseInfo, GapInfo, GapMarker, OpenInfo, ReconnectingInfo, SigmaxEvent, StateChange } from './events.js';
 export {
+  isSigmaxError,
   SigmaxError,
   ConnectionError,
   TimeoutError,

@@ -60,6 +60,8 @@ export interface SigmaxServerOptions {
   maxBodySize?: number | undefined;
   /** Runs the demo feed (random-walk prices, portfolio, status, health, proposals…). @default false */
   demo?: boolean | undefined;
+  /** Serves the live dashboard page at `GET /` (`WS_DASHBOARD=0` turns it off). @default true */
+  dashboard?: boolean | undefined;
   /** Largest inbound WebSocket message in bytes; larger ones close the connection with 1009. @default 65536 */
   maxMessageSize?: number | undefined;
   /** Sustained inbound messages per second per connection (token bucket); `0` = unlimited. @default 20 */
@@ -127,6 +129,7 @@ const OPTION_NAMES: Record<keyof SigmaxServerOptions, true> = {
   httpRoutes: true,
   authenticate: true,
   httpStats: true,
+  dashboard: true,
 };
 
 /** Levenshtein distance (small strings only). */
@@ -170,6 +173,7 @@ export const DEFAULTS = {
   historyTtl: 300_000,
   maxBodySize: 1_048_576,
   demo: false,
+  dashboard: true,
   maxMessageSize: 65_536,
   rateLimit: 20,
   maxSubscriptions: 100,
@@ -281,6 +285,7 @@ export const KNOWN_ENV_VARS: string[] = [
   'WS_LOG_LEVEL',
   'WS_REDIS_BRIDGE',
   'WS_WORKERS',
+  'WS_DASHBOARD',
 ];
 
 /** The `WS_*` variables of `env` that the server does not know, each with the closest known name (a likely typo). */
@@ -348,6 +353,7 @@ export function loadConfigFromEnv(env: Env = process.env): SigmaxServerOptions {
     publishToken: env.WS_PUBLISH_TOKEN?.trim() || undefined,
     demo: envBool(env, 'WS_DEMO'),
     redisBridge: envBool(env, 'WS_REDIS_BRIDGE'),
+    dashboard: envBool(env, 'WS_DASHBOARD'),
     historySize: envNumber(env, 'WS_HISTORY_SIZE', { integer: true, min: 0 }),
     historyTtl: envSeconds(env, 'WS_HISTORY_TTL'),
     maxMessageSize: envNumber(env, 'WS_MAX_MESSAGE_SIZE', { integer: true, min: 64 }),

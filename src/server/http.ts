@@ -8,6 +8,7 @@ import type { ResolvedOptions } from './config.js';
 import { EventLogUnavailableError, InvalidEventError } from './errors.js';
 import type { AppendResult } from './log/types.js';
 import { secretEquals } from './limits.js';
+import { asyncApiJson, DASHBOARD_CSP, dashboardHtml } from './dashboard/assets.js';
 
 /** Most events accepted in one `POST /api/events`. */
 export const MAX_EVENTS_PER_POST = 1000;
@@ -32,6 +33,11 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), ...headers });
   res.end(text);
+}
+
+function sendBody(res: ServerResponse, contentType: string, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-cache', ...headers });
+  res.end(body);
 }
 
 function setCors(req: IncomingMessage, res: ServerResponse, corsOrigins: readonly string[] | undefined): void {
@@ -68,6 +74,11 @@ export function buildRoutes(options: ResolvedOptions): Map<string, Route> {
       );
     },
   });
+  // The dashboard only when standalone: mounted on an app's server, `/` is the app's.
+  if (options.dashboard && !options.server) {
+    routes.set('/', { methods: 'GET, HEAD', handle: (_deps, _req, res) => sendBody(res, 'text/html; charset=utf-8', dashboardHtml(), { 'Content-Security-Policy': DASHBOARD_CSP }) });
+  }
+  routes.set('/api/ws/asyncapi.json', { methods: 'GET, HEAD', handle: (_deps, _req, res) => sendBody(res, 'application/json; charset=utf-8', asyncApiJson()) });
   routes.set('/health', {
     methods: 'GET, HEAD',
     handle: (deps, _req, res) => {

@@ -13,7 +13,7 @@ import { batchFromUrl } from './batch.js';
 import { resolveOptions, type ResolvedOptions, type SigmaxServerOptions } from './config.js';
 import { Counters, type ServerContext } from './context.js';
 import { DemoFeed } from './demo.js';
-import { ServerClosedError, SigmaxServerError } from './errors.js';
+import { ConfigError, ServerClosedError, SigmaxServerError } from './errors.js';
 import { Heartbeat } from './heartbeat.js';
 import { buildRoutes, createHttpHandler, type HttpDeps } from './http.js';
 import { Hub } from './hub.js';
@@ -268,7 +268,14 @@ export class SigmaxServer {
     const o = this.#opts;
     if (o.eventLog) return o.eventLog;
     if (o.redisUrl) {
-      const { RedisEventLog } = await import('./log/redis.js');
+      const { RedisEventLog } = await import('./log/redis.js').catch((err: unknown) => {
+        // `redis` is an optional peer dependency: installed only by those who use Redis.
+        const code = (err as { code?: string } | null)?.code;
+        if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && /['"]redis['"]/.test(String((err as Error).message))) {
+          throw new ConfigError('REDIS_URL (redisUrl) is set but the optional package `redis` is not installed: run `npm install redis`', 'redisUrl');
+        }
+        throw err;
+      });
       return new RedisEventLog({
         url: o.redisUrl,
         keyPrefix: o.redisKeyPrefix,

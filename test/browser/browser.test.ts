@@ -2,33 +2,19 @@
  * The browser bundle (client entry + dependencies, built for the browser) in headless Debian Chromium:
  * connects to the reference server with the native WebSocket, subscribes, receives events, survives a restart.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, trade, useHarness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait.js';
+import { chromiumPath, launchChromium } from './chromium.js';
 
-function findChromium(): string | undefined {
-  if (existsSync('/usr/bin/chromium')) return '/usr/bin/chromium';
-  try {
-    return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const executablePath = findChromium();
-if (!executablePath) {
-  const why = 'browser test: `chromium` not found (install Debian chromium: apt-get install chromium)';
-  if (process.env.CI === 'true') throw new Error(`${why} — required in CI`);
-  console.warn(`SKIPPED ${why}`);
-}
+const executablePath = chromiumPath('browser test');
 
 useHarness();
 
@@ -68,10 +54,7 @@ describe.skipIf(!executablePath)('client in a real browser (headless Chromium)',
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     const addr = http.address();
     origin = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-    browser = await chromium.launch({
-      executablePath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium(executablePath!);
     page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
