@@ -60,7 +60,7 @@ export interface SigmaxServerOptions {
   maxBodySize?: number | undefined;
   /** Runs the demo feed (random-walk prices, portfolio, status, health, proposals…). @default false */
   demo?: boolean | undefined;
-  /** Serves the live dashboard page at `GET /` (`WS_DASHBOARD=0` turns it off). @default true */
+  /** Serves the live dashboard page at `GET /` (`WS_DASHBOARD=0` turns it off); never when mounted on an app's server. @default true */
   dashboard?: boolean | undefined;
   /** Largest inbound WebSocket message in bytes; larger ones close the connection with 1009. @default 65536 */
   maxMessageSize?: number | undefined;

@@ -60,7 +60,7 @@ export interface Route {
  * The server's HTTP routes by exact path. Add a route with one `routes.set(path, { methods, handle })` line.
  * `POST /api/events` only when a publish token is set; every WebSocket path answers 426 to plain HTTP.
  */
-export function buildRoutes(options: ResolvedOptions): Map<string, Route> {
+export function buildRoutes(options: ResolvedOptions, mounted = false): Map<string, Route> {
   const routes = new Map<string, Route>();
   routes.set('/api/ws/stats', {
     methods: 'GET, HEAD',
@@ -75,7 +75,7 @@ export function buildRoutes(options: ResolvedOptions): Map<string, Route> {
     },
   });
   // The dashboard only when standalone: mounted on an app's server, `/` is the app's.
-  if (options.dashboard && !options.server) {
+  if (options.dashboard && !mounted) {
     routes.set('/', { methods: 'GET, HEAD', handle: (_deps, _req, res) => sendBody(res, 'text/html; charset=utf-8', dashboardHtml(), { 'Content-Security-Policy': DASHBOARD_CSP }) });
   }
   routes.set('/api/ws/asyncapi.json', { methods: 'GET, HEAD', handle: (_deps, _req, res) => sendBody(res, 'application/json; charset=utf-8', asyncApiJson()) });

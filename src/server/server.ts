@@ -237,7 +237,7 @@ export class SigmaxServer {
     }
     const app = http.listeners('request') as RequestListener[];
     const next: RequestListener | undefined = app.length ? (req, res) => app.forEach((l) => l.call(http, req, res)) : undefined;
-    const handler = createHttpHandler(deps, buildRoutes(this.#opts), next);
+    const handler = createHttpHandler(deps, buildRoutes(this.#opts, true), next);
     http.removeAllListeners('request');
     http.on('request', handler);
     this.#unmount = () => {
