@@ -38,7 +38,7 @@ export default defineConfig([
         name: 'cli-uses-server-entry',
         setup(build) {
           build.onResolve({ filter: /^\.\/(server|config|errors)\.js$/ }, (args) =>
-            args.importer.endsWith('cli.ts') ? { path: './index.js', external: true } : undefined,
+            /[/\\](cli|cluster)\.ts$/.test(args.importer) ? { path: './index.js', external: true } : undefined,
           );
         },
       },

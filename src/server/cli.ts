@@ -7,7 +7,7 @@ import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { createCliLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './cli-logger.js';
 import { announce, createWorkerServer, runPrimary, workerCount } from './cluster.js';
-import { KNOWN_ENV_VARS, loadConfigFromEnv, resolveOptions, unknownEnvVars, type Logger, type SigmaxServerOptions } from './config.js';
+import { DEFAULTS, KNOWN_ENV_VARS, loadConfigFromEnv, unknownEnvVars, type Logger, type SigmaxServerOptions } from './config.js';
 import { ConfigError } from './errors.js';
 import { SigmaxServer } from './server.js';
 import { SERVER_VERSION } from './version.js';
@@ -104,8 +104,9 @@ async function main(): Promise<void> {
     const parsed = parseOptions();
     logger = parsed.logger;
     if (parsed.workers > 1 && cluster.isPrimary) {
-      const { demo, shutdownTimeout } = resolveOptions(parsed.options); // checked once, before forking
-      return runPrimary({ workers: parsed.workers, demo, drainTimeoutMs: shutdownTimeout });
+      const o = parsed.options;
+      new SigmaxServer(o); // checks the options once, before forking (throws ConfigError); never listens
+      return runPrimary({ workers: parsed.workers, demo: o.demo ?? DEFAULTS.demo, drainTimeoutMs: o.shutdownTimeout ?? DEFAULTS.shutdownTimeout });
     }
     server = cluster.isWorker ? createWorkerServer(parsed.options) : new SigmaxServer(parsed.options);
   } catch (err) {
