@@ -130,3 +130,20 @@ describe('gap before the events that follow it', () => {
     expect(c.position).toEqual({ epoch: 'E', seq: 4 });
   });
 });
+
+describe('frame path', () => {
+  it('a handler that disconnects mid-batch stops the rest of that batch', async () => {
+    const s = await server(() => 'E', () => ({ reply: { seq: 0 }, events: [] }));
+    const c = client();
+    const log = record(c);
+    c.on('trade_executed', (e) => void (e.seq === 1 && c.disconnect()));
+    await c.subscribe({ topics: ['executions'] });
+    await c.connect(s.url);
+    const ev = (seq: number) => ({ type: 'trade_executed', topic: 'executions', seq, timestamp: 't', data: trade(seq) });
+    s.sockets[0]!.send(JSON.stringify({ type: 'batch', events: [ev(1), ev(2), ev(3)] }));
+    await waitFor(() => c.state === 'closed', 'closed');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(log).toEqual(['trade 1 (open)']);
+    expect(c.stats().eventsReceived).toBe(1);
+  });
+});
