@@ -15,6 +15,8 @@ import type { Requests } from './requests.js';
 import { restore, type RestoreContext } from './restore.js';
 import type { SubscriptionLists, SubscriptionRegistry } from './subscriptions.js';
 
+const noop = (): void => {};
+
 /** What an attempt shares with the client, and the client's decisions. */
 export interface AttemptHost {
   readonly options: ResolvedOptions;
@@ -45,7 +47,7 @@ export function openAttempt(host: AttemptHost, url: string): Connection {
       const ctx: RestoreContext = {
         subs: host.subs, delivery, info, resume: o.resume,
         alive: () => host.isCurrent(conn),
-        send: (frame, expect) => requests.send(conn, frame, expect, o.commandTimeout),
+        send: (frame, expect, onSettle) => void requests.send(conn, frame, expect, o.commandTimeout, onSettle).catch(noop), // handled by onSettle
         report: (e) => h.emit('error', e),
         gap: (g) => h.emit('gap', g),
       };

@@ -12,7 +12,7 @@ import type { ClientEventName, ClientEvents, ClientState, ClientStats, CloseInfo
 import { Handlers } from './handlers.js';
 import { classifyClose } from './policy.js';
 import { resolveOptions, type ClientOptions, type ConnectOptions, type ResolvedOptions } from './options.js';
-import { replyOf, Requests, SUBSCRIPTIONS, type CommandReply } from './requests.js';
+import { replyOf, Requests, SUBSCRIPTIONS, type CommandReply, type OnSettle } from './requests.js';
 import { openAttempt, type AttemptHost } from './attempt.js';
 import { syncChanges, type RestoreContext } from './restore.js';
 import { changeSubscription, SubscriptionRegistry, type SubscriptionHost, type SubscriptionLists, type SubscriptionRequest, type SubscriptionResult } from './subscriptions.js';
@@ -59,7 +59,7 @@ export class SigmaxWebSocketClient {
   #unwatch: (() => void) | undefined;
   readonly #subHost: SubscriptionHost = {
     subs: this.#subs,
-    sender: () => (this.#state === 'open' ? (frame, expect) => this.#request(frame, expect) : undefined),
+    sender: () => (this.#state === 'open' ? (frame, expect, onSettle) => this.#request(frame, expect, onSettle) : undefined),
     adopt: (data) => this.#delivery.adopt(data, this.#info?.epoch),
     closed: () => this.#state === 'closed',
   };
@@ -264,9 +264,9 @@ export class SigmaxWebSocketClient {
   // --- requests ----------------------------------------------------------------------------
 
   /** Public requests need an open connection. */
-  #request(frame: { type: string; data?: object }, expect: string): Promise<ServerEvent | Envelope> {
+  #request(frame: { type: string; data?: object }, expect: string, onSettle?: OnSettle): Promise<ServerEvent | Envelope> {
     const conn = this.#conn;
     if (this.#state !== 'open' || !conn) return Promise.reject(this.#state === 'closed' ? closedError() : new ConnectionError('NOT_CONNECTED', `Not connected (state: ${this.#state})`));
-    return this.#requests.send(conn, frame, expect, this.#o.commandTimeout);
+    return this.#requests.send(conn, frame, expect, this.#o.commandTimeout, onSettle);
   }
 }

@@ -90,6 +90,7 @@ export class Connection {
   }
 
   #onParsed(r: ServerFrameResult, raw: unknown): void {
+    if (!this.#ws) return; // closed by a handler of an earlier event of the same batch: the rest is discarded
     if (!r.ok) return this.#h.onInvalid(raw, r.issue.message);
     this.#onEvent(r.event, r.known);
   }

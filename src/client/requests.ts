@@ -16,7 +16,16 @@ interface Pending {
   timer: ReturnType<typeof setTimeout>;
   /** The heartbeat's: never answered by an `error`. */
   quiet?: boolean;
+  /** Called synchronously when the request settles, before its promise does (see {@link OnSettle}). */
+  onSettle?: OnSettle | undefined;
 }
+
+/**
+ * A synchronous reaction to a reply (or failure), run in the frame path: a promise's `.then` would run after the
+ * frames that arrived in the same socket read as the reply, so bookkeeping that must come before them (resume
+ * position, gap, state) goes here.
+ */
+export type OnSettle = (reply: ServerEvent | undefined, error: SigmaxError | undefined) => void;
 
 let counter = 0;
 /** The reply type a server may send late (the reference server computes health metrics asynchronously). */
@@ -58,14 +67,11 @@ export class Requests {
   }
 
   /** Registers a request expecting a reply of type `expect`; returns its `request_id` and the reply promise. */
-  add(expect: string, timeout: number): { id: string; reply: Promise<ServerEvent> } {
+  add(expect: string, timeout: number, onSettle?: OnSettle): { id: string; reply: Promise<ServerEvent> } {
     const id = `r${(++counter).toString(36)}`;
     const reply = new Promise<ServerEvent>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new TimeoutError('COMMAND_TIMEOUT', `No \`${expect}\` reply within ${timeout} ms`));
-      }, timeout);
-      this.#pending.set(id, { id, expect, resolve, reject, timer });
+      const timer = setTimeout(() => this.fail(id, new TimeoutError('COMMAND_TIMEOUT', `No \`${expect}\` reply within ${timeout} ms`)), timeout);
+      this.#pending.set(id, { id, expect, resolve, reject, timer, onSettle });
     });
     return { id, reply };
   }
@@ -89,24 +95,25 @@ export class Requests {
       }
     }
     if (!p) return false;
-    clearTimeout(p.timer);
-    this.#pending.delete(p.id);
     if (event.type === 'error') {
       const d = (event as ServerEvent<'error'>).data;
-      p.reject(new ServerError(d.code, d.error, d.details));
+      this.#end(p, undefined, new ServerError(d.code, d.error, d.details));
     } else if (!fits(p.expect, kindOf(event), true)) {
       const err = new ProtocolError(`Request ${p.id} expected a \`${p.expect}\` reply, got \`${event.type}\``, event, 'UNEXPECTED_REPLY');
       this.#onMismatch(err);
-      p.reject(err);
+      this.#end(p, undefined, err);
     } else {
-      p.resolve(event as ServerEvent);
+      this.#end(p, event as ServerEvent, undefined);
     }
     return true;
   }
 
-  /** Sends `frame` as a request on `conn`; the promise of its reply rejects at once when the socket is not open. */
-  send(conn: { send(frame: object): boolean }, frame: { type: string; data?: object }, expect: string, timeout: number): Promise<ServerEvent> {
-    const { id, reply } = this.add(expect, timeout);
+  /**
+   * Sends `frame` as a request on `conn`; the promise of its reply rejects at once when the socket is not open.
+   * `onSettle` runs synchronously when the reply is handled, before any later frame.
+   */
+  send(conn: { send(frame: object): boolean }, frame: { type: string; data?: object }, expect: string, timeout: number, onSettle?: OnSettle): Promise<ServerEvent> {
+    const { id, reply } = this.add(expect, timeout, onSettle);
     if (!conn.send({ ...frame, request_id: id })) this.fail(id, new ConnectionError('NOT_CONNECTED', 'The socket is not open'));
     return reply;
   }
@@ -114,10 +121,19 @@ export class Requests {
   /** Rejects one request (e.g. it could not be sent). */
   fail(id: string, error: SigmaxError): void {
     const p = this.#pending.get(id);
-    if (!p) return;
+    if (p) this.#end(p, undefined, error);
+  }
+
+  /** Settles a request: its synchronous reaction first, then its promise. */
+  #end(p: Pending, reply: ServerEvent | undefined, error: SigmaxError | undefined): void {
     clearTimeout(p.timer);
-    this.#pending.delete(id);
-    p.reject(error);
+    this.#pending.delete(p.id);
+    try {
+      p.onSettle?.(reply, error);
+    } finally {
+      if (error) p.reject(error);
+      else p.resolve(reply!);
+    }
   }
 
   /** Rejects every pending request (connection lost or client closed). */

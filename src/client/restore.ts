@@ -4,10 +4,11 @@
  * refused subscription is reported with the server's code, dropped from the registry (never re-sent), and raises a
  * `gap` when it carried `since`.
  */
-import { Feature, type Envelope, type ServerEvent } from '../protocol/index.js';
+import { Feature, type ServerEvent } from '../protocol/index.js';
 import type { Delivery } from './delivery.js';
 import { ServerError, type SigmaxError } from './errors.js';
 import type { GapInfo, OpenInfo } from './events.js';
+import type { OnSettle } from './requests.js';
 import type { SubscriptionLists, SubscriptionRegistry } from './subscriptions.js';
 
 /** What a restore needs from the client, bound to one connection attempt. */
@@ -17,7 +18,8 @@ export interface RestoreContext {
   /** The attempt's `open` info; `recovered` is filled in. */
   info: OpenInfo;
   resume: boolean;
-  send(frame: { type: string; data: object }, expect: string): Promise<ServerEvent | Envelope>;
+  /** Sends a request; `onSettle` handles its reply (or failure) synchronously in the frame path. */
+  send(frame: { type: string; data: object }, expect: string, onSettle: OnSettle): void;
   /** Emits `error`. */
   report(error: SigmaxError): void;
   /** Emits `gap`. */
@@ -36,7 +38,9 @@ function refused(e: ServerError, lists: SubscriptionLists): ServerError {
 
 /**
  * Sends the restoring `subscribe`; calls `done` with the lists it sent once answered or failed (unless the attempt
- * died), synchronously after any `gap`, so the client is open by the time an iterator sees the gap marker.
+ * died), synchronously after any `gap`, so the client is open by the time an iterator sees the gap marker. The reply
+ * is handled in the frame path, before the events the server sends after it (even in the same socket read): the
+ * application sees the gap, the open, then those events, and the position is never set back by the reply.
  */
 export function restore(ctx: RestoreContext, done: (sent: SubscriptionLists) => void): void {
   const { subs, delivery, info } = ctx;
@@ -48,27 +52,22 @@ export function restore(ctx: RestoreContext, done: (sent: SubscriptionLists) => 
     info.recovered = false;
     if (since && ctx.alive()) ctx.gap(delivery.gap(since, info.epoch));
   };
-  ctx.send({ type: 'subscribe', data: since ? { ...sent, since } : sent }, 'subscribed').then(
-    (ev) => {
-      if (!ctx.alive()) return;
+  ctx.send({ type: 'subscribe', data: since ? { ...sent, since } : sent }, 'subscribed', (ev, e) => {
+    if (!ctx.alive()) return; // lost: the wishes stay recorded for the next attempt
+    if (ev) {
       const { data } = ev as ServerEvent<'subscribed'>;
       if (since) info.recovered = data.recovered ?? undefined;
       if (since && data.recovered === false) gap();
       delivery.adopt(data, info.epoch);
-      if (ctx.alive()) done(sent);
-    },
-    (e: SigmaxError) => {
-      if (!ctx.alive()) return; // lost: the wishes stay recorded for the next attempt
-      if (e instanceof ServerError) {
-        subs.apply('unsubscribe', sent);
-        ctx.report(refused(e, sent));
-        if (since) gap();
-      } else {
-        ctx.report(e);
-      }
-      if (ctx.alive()) done(sent);
-    },
-  );
+    } else if (e instanceof ServerError) {
+      subs.apply('unsubscribe', sent);
+      ctx.report(refused(e, sent));
+      if (since) gap();
+    } else if (e) {
+      ctx.report(e);
+    }
+    if (ctx.alive()) done(sent);
+  });
 }
 
 /** Sends what the application changed while the restore was in flight (queued calls); a refusal is dropped and reported. */
@@ -76,16 +75,14 @@ export function syncChanges(ctx: RestoreContext, before: SubscriptionLists): voi
   const { added, removed } = ctx.subs.diff(before);
   for (const [type, lists] of [['subscribe', added], ['unsubscribe', removed]] as const) {
     if (isEmpty(lists)) continue;
-    ctx.send({ type, data: lists }, `${type}d`).then(
-      (ev) => void (type === 'subscribe' && ctx.delivery.adopt((ev as ServerEvent<'subscribed'>).data, ctx.info.epoch)),
-      (e: SigmaxError) => {
-        if (!ctx.alive()) return;
-        if (type === 'subscribe' && e instanceof ServerError) {
-          ctx.subs.apply('unsubscribe', lists);
-          return ctx.report(refused(e, lists));
-        }
-        ctx.report(e);
-      },
-    );
+    ctx.send({ type, data: lists }, `${type}d`, (ev, e) => {
+      if (ev) return void (type === 'subscribe' && ctx.delivery.adopt((ev as ServerEvent<'subscribed'>).data, ctx.info.epoch));
+      if (!ctx.alive() || !e) return;
+      if (type === 'subscribe' && e instanceof ServerError) {
+        ctx.subs.apply('unsubscribe', lists);
+        return ctx.report(refused(e, lists));
+      }
+      ctx.report(e);
+    });
   }
 }

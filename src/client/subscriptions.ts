@@ -1,6 +1,7 @@
 /** The subscription registry (the topics and symbols the application wants, independent of any socket) and the subscription calls. */
 import { normalizeSubscription, type EventDataMap, type TopicName } from '../protocol/index.js';
 import { ConnectionError, ValidationError } from './errors.js';
+import type { OnSettle } from './requests.js';
 
 /** Topics and symbols, as lists. */
 export interface SubscriptionLists {
@@ -53,8 +54,8 @@ export interface SubscriptionResult {
 /** What a subscription call needs from the client. */
 export interface SubscriptionHost {
   subs: SubscriptionRegistry;
-  /** Sends a request on the open connection; `undefined` while not open. */
-  sender(): ((frame: { type: string; data: object }, expect: string) => Promise<{ data?: unknown }>) | undefined;
+  /** Sends a request on the open connection (`onSettle` runs in the frame path, see `requests.ts`); `undefined` while not open. */
+  sender(): ((frame: { type: string; data: object }, expect: string, onSettle: OnSettle) => Promise<{ data?: unknown }>) | undefined;
   /** Adopts the position a `subscribed` reply may carry. */
   adopt(data: EventDataMap['subscribed']): void;
   closed(): boolean;
@@ -71,9 +72,9 @@ export async function changeSubscription(host: SubscriptionHost, type: 'subscrib
   const send = host.sender();
   if (!send) return queued();
   try {
-    const { data } = (await send({ type, data: { topics: n.topics, symbols: n.symbols } }, `${type}d`)) as { data: EventDataMap['subscribed'] };
-    host.subs.apply(type, n);
-    host.adopt(data);
+    // Recorded and its position adopted as the reply is handled, before the events that follow it.
+    const confirmed: OnSettle = (ev) => void (ev && (host.subs.apply(type, n), host.adopt(ev.data as EventDataMap['subscribed'])));
+    const { data } = (await send({ type, data: { topics: n.topics, symbols: n.symbols } }, `${type}d`, confirmed)) as { data: EventDataMap['subscribed'] };
     return { topics: data.topics, symbols: data.symbols, message: data.message ?? undefined };
   } catch (e) {
     if (!(e instanceof ConnectionError) || e.code !== 'CONNECTION_LOST' || host.closed()) throw e;

@@ -1,6 +1,6 @@
 /**
  * Issue 7: the delivery guarantee under every Redis fault. Two server instances on one private
- * redis-server, two real clients on each; events published on BOTH instances before, during and
+ * redis-server, on each two raw resuming clients and one `SigmaxWebSocketClient`; events published on BOTH instances before, during and
  * after the fault. A refused publish is retried with the same id until accepted (what a correct
  * publisher does). Every client must end with every accepted event exactly once and in order, or
  * with a gap received after the missed event was published: 0 silent losses, 0 duplicates,
@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SigmaxWebSocketClient } from '../../src/index.js';
 import { SigmaxServer } from '../../src/server/index.js';
 import { PrivateRedis, testClient, waitFor } from './helpers.js';
 import { WsRecorder } from './ws-client.js';
@@ -89,9 +90,7 @@ class Publisher {
 /**
  * A resuming client on the raw protocol (test/redis/ws-client.ts): subscribes to `all`, and after
  * every close reconnects and resumes from its last position. A `subscribed` reply with
- * `recovered: false` is a gap, recorded in wire order. (The real `SigmaxWebSocketClient` emits its
- * `gap` event only after the events that arrived in the same socket read as the `subscribed` reply,
- * which would make this check see a silent break.)
+ * `recovered: false` is a gap, recorded in wire order. Each fault also has two {@link ClientWatcher}s.
  */
 class Watcher {
   readonly items: Item[] = [];
@@ -154,8 +153,37 @@ class Watcher {
   }
 }
 
+/**
+ * The same check through the real `SigmaxWebSocketClient`: what its `gap` and `alert` handlers see, in the order
+ * they see it (a gap must come before the events that follow it, even those read together with the resume reply).
+ */
+class ClientWatcher {
+  readonly items: Item[] = [];
+  readonly client = new SigmaxWebSocketClient({ minReconnectDelay: 20, maxReconnectDelay: 200, maxReconnectAttempts: 500, pingInterval: 0 });
+  constructor(readonly url: string) {
+    const c = this.client;
+    c.on('gap', () => this.items.push({ kind: 'gap', at: Date.now() }));
+    c.on('alert', (e) => void (typeof e.seq === 'number' && this.items.push({ kind: 'event', key: String(e.data.message), epoch: c.position?.epoch ?? '', seq: e.seq, at: Date.now() })));
+    c.on('error', () => {}); // reconnects during the fault are expected
+    void c.subscribe({ topics: ['all'] });
+    c.connect(url).catch(() => {});
+  }
+
+  get connected(): boolean {
+    return this.client.isConnected();
+  }
+
+  keys(): string[] {
+    return this.items.flatMap((i) => (i.kind === 'event' ? [i.key] : []));
+  }
+
+  stop(): Promise<void> {
+    return this.client.disconnect();
+  }
+}
+
 /** The guarantee, checked for one client against what the publishers had accepted. */
-function check(w: Watcher, published: Published[], name: string): { missing: number; gaps: number } {
+function check(w: Watcher | ClientWatcher, published: Published[], name: string): { missing: number; gaps: number } {
   const keys = w.keys();
   const dup = keys.filter((k, i) => keys.indexOf(k) !== i);
   expect(dup, `${name}: duplicates`).toEqual([]);
@@ -272,7 +300,7 @@ describe.skipIf(!canRun)('the guarantee under every Redis fault: two instances, 
       const b = new SigmaxServer(opts);
       cleanup.push(() => a.close(), () => b.close());
       await Promise.all([a.listen(), b.listen()]);
-      const watchers = [a, a, b, b].map((s) => new Watcher(s.url));
+      const watchers = [...[a, a, b, b].map((s) => new Watcher(s.url)), new ClientWatcher(a.url), new ClientWatcher(b.url)];
       cleanup.push(async () => void (await Promise.all(watchers.map((w) => w.stop()))));
       await waitFor(() => watchers.every((w) => w.connected), 5000, 'every client subscribed');
 
@@ -307,10 +335,10 @@ describe.skipIf(!canRun)('the guarantee under every Redis fault: two instances, 
       await waitFor(() => watchers.every((w) => w.keys().includes(lastA) && w.keys().includes(lastB)), 10_000, 'the last events on every client');
       await sleep(200);
 
-      const results = watchers.map((w, i) => check(w, published, `client ${i} (${i < 2 ? 'A' : 'B'})`));
+      const results = watchers.map((w, i) => check(w, published, `${w instanceof ClientWatcher ? 'SigmaxWebSocketClient' : 'raw client'} ${i} on ${w.url === a.url ? 'A' : 'B'}`));
       // The fault was felt: publishes refused, or held until Redis was back (one internal retry after a lost connection).
       expect(pubA.refusals + pubB.refusals > 0 || Math.max(pubA.slowest, pubB.slowest) > 1000, 'the fault was felt by the publishers').toBe(true);
-      if (fault.lossless) expect(results.map((r) => r.gaps), 'no gap: Redis kept every accepted event').toEqual([0, 0, 0, 0]);
+      if (fault.lossless) expect(results.map((r) => r.gaps), 'no gap: Redis kept every accepted event').toEqual([0, 0, 0, 0, 0, 0]);
       // A bounded number of gaps: a fault is one break, not one per event.
       for (const r of results) expect(r.gaps).toBeLessThanOrEqual(3);
     }, 40_000);
