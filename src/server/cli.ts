@@ -106,7 +106,7 @@ async function main(): Promise<void> {
     if (parsed.workers > 1 && cluster.isPrimary) {
       const o = parsed.options;
       new SigmaxServer(o); // checks the options once, before forking (throws ConfigError); never listens
-      return runPrimary({ workers: parsed.workers, demo: o.demo ?? DEFAULTS.demo, drainTimeoutMs: o.shutdownTimeout ?? DEFAULTS.shutdownTimeout });
+      return runPrimary({ workers: parsed.workers, demo: o.demo ?? DEFAULTS.demo, drainTimeoutMs: o.shutdownTimeout ?? DEFAULTS.shutdownTimeout, logger: parsed.logger });
     }
     server = cluster.isWorker ? createWorkerServer(parsed.options) : new SigmaxServer(parsed.options);
   } catch (err) {

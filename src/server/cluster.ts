@@ -10,7 +10,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
-import type { SigmaxServerOptions } from './config.js';
+import type { Logger, SigmaxServerOptions } from './config.js';
 import { ConfigError } from './errors.js';
 import { SigmaxServer } from './server.js';
 import type { WsStats } from './stats.js';
@@ -145,6 +145,8 @@ export interface PrimaryOptions {
   demo: boolean;
   /** How long a worker may take to drain on shutdown before it is killed (ms). */
   drainTimeoutMs: number;
+  /** Where the primary's own records go (the CLI's logger: its format and level). @default plain lines on stderr */
+  logger?: Logger | undefined;
 }
 
 /**
@@ -154,8 +156,8 @@ export interface PrimaryOptions {
  * worker (each closes its clients with 1001), waits for them and exits 0. A worker failing
  * before it ever listened stops everything with exit code 1.
  */
-export function runPrimary({ workers, demo, drainTimeoutMs }: PrimaryOptions): void {
-  const err = (line: string) => process.stderr.write(`sigmax-ws-server: ${line}\n`);
+export function runPrimary({ workers, demo, drainTimeoutMs, logger }: PrimaryOptions): void {
+  const err = (line: string) => (logger ? logger.warn(line) : process.stderr.write(`sigmax-ws-server: ${line}\n`));
   const slots: Slot[] = Array.from({ length: workers }, (_, index) => ({ index, worker: undefined, startedAt: 0, everReady: false, restarts: 0, timer: undefined }));
   let stopping = false;
   let announced = false;

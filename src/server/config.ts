@@ -244,7 +244,9 @@ export function resolveOptions(opts: SigmaxServerOptions = {}): ResolvedOptions 
   for (const key of ['authenticate'] as const) {
     if (o[key] !== undefined && typeof o[key] !== 'function') throw new ConfigError(`Option ${key} must be a function; got ${typeof o[key]}`, key);
   }
-  if (typeof o.httpRoutes !== 'boolean') throw new ConfigError(`Option httpRoutes must be a boolean; got ${JSON.stringify(o.httpRoutes)}`, 'httpRoutes');
+  for (const key of ['httpRoutes', 'dashboard', 'redisBridge', 'demo', 'partAOnly'] as const) {
+    if (typeof o[key] !== 'boolean') throw new ConfigError(`Option ${key} must be a boolean; got ${JSON.stringify(o[key])}`, key);
+  }
   return { ...o, rateLimitBurst: burst, wsPaths: [...new Set(paths)] };
 }
 

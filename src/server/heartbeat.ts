@@ -150,8 +150,9 @@ export class Heartbeat {
         this.onTimeout?.(s);
         continue;
       }
-      // A connection opened less than an interval ago needs no ping yet (it has just proven alive).
-      if (s.openedAt > now - intervalMs) continue;
+      // A connection opened less than an interval ago needs no ping yet (it has just proven alive),
+      // unless waiting one more pass would let it time out before it was ever pinged.
+      if (s.openedAt > now - intervalMs && now - s.lastSeen + intervalMs < timeoutMs) continue;
       if (s.write((ping ??= Buffer.from(JSON.stringify({ type: 'ping', timestamp: new Date(now).toISOString() })))) && s.socket.readyState === OPEN) {
         s.socket.ping?.();
       }

@@ -76,7 +76,8 @@ export function buildRoutes(options: ResolvedOptions, mounted = false): Map<stri
   });
   // The dashboard only when standalone: mounted on an app's server, `/` is the app's.
   if (options.dashboard && !mounted) {
-    routes.set('/', { methods: 'GET, HEAD', handle: (_deps, _req, res) => sendBody(res, 'text/html; charset=utf-8', dashboardHtml(), { 'Content-Security-Policy': DASHBOARD_CSP }) });
+    const page = dashboardHtml(options.wsPaths[0]);
+    routes.set('/', { methods: 'GET, HEAD', handle: (_deps, _req, res) => sendBody(res, 'text/html; charset=utf-8', page, { 'Content-Security-Policy': DASHBOARD_CSP }) });
   }
   routes.set('/api/ws/asyncapi.json', { methods: 'GET, HEAD', handle: (_deps, _req, res) => sendBody(res, 'application/json; charset=utf-8', asyncApiJson()) });
   routes.set('/health', {

@@ -118,9 +118,15 @@ export class Hub {
    * published; key order `type, data, timestamp, topic, seq` (Part-A-only: `type, data, timestamp`).
    */
   encode(event: SequencedEvent, data?: unknown): Buffer {
+    // The whole frame is built once per event object and kept on it: live fan-out, the live events
+    // queued during a replay and every replay from the memory log reuse it.
+    const whole = data === undefined && !this.#partAOnly; // Part A frames differ: not cached
+    if (whole && event.frame) return event.frame;
     const json = data === undefined ? (event.json ?? JSON.stringify(event.data)) : JSON.stringify(data);
     const head = `{"type":${JSON.stringify(event.type)},"data":${json},"timestamp":${JSON.stringify(event.timestamp)}`;
-    return Buffer.from(this.#partAOnly ? `${head}}` : `${head},"topic":${JSON.stringify(event.topic)},"seq":${event.seq}}`);
+    const frame = Buffer.from(this.#partAOnly ? `${head}}` : `${head},"topic":${JSON.stringify(event.topic)},"seq":${event.seq}}`);
+    if (whole) event.frame = frame;
+    return frame;
   }
 
   /** Sends a committed event to every matching session, exactly once each. */

@@ -93,6 +93,14 @@ describe('liveness for browsers', () => {
     expect(server.stats().active_connections).toBe(1);
   });
 
+  it('a silent client is pinged in time when connectionTimeout < 2 × heartbeatInterval (no timeout before its first ping)', async () => {
+    const server = await startServer({ heartbeatInterval: 200, connectionTimeout: 300 });
+    const c = await open(server); // answers protocol pings only
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(c.closeInfo).toBeUndefined();
+    expect(c.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
   it('a raw client that answers neither is still terminated', async () => {
     const server = await startServer({ heartbeatInterval: 100, connectionTimeout: 300 });
     const c = await open(server, { autoPong: false });

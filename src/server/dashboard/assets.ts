@@ -11,10 +11,14 @@ declare const __SIGMAX_BROWSER_JS__: string | undefined;
 let html: string | undefined;
 let asyncApi: string | undefined;
 
-/** The dashboard page: one self-contained HTML document (inline client, script and styles). */
-export function dashboardHtml(): string {
+/**
+ * The dashboard page: one self-contained HTML document (inline client, script and styles) whose client
+ * connects to `wsPath` (the server's first WebSocket path).
+ */
+export function dashboardHtml(wsPath = '/api/ws'): string {
   html ??= renderDashboard(typeof __SIGMAX_BROWSER_JS__ === 'string' ? __SIGMAX_BROWSER_JS__ : undefined);
-  return html;
+  // The page's script has `location.host + '/api/ws'`; JSON.stringify keeps the path a safe JS string.
+  return wsPath === '/api/ws' ? html : html.replace("location.host + '/api/ws'", `location.host + ${JSON.stringify(wsPath).replace(/</g, '\\u003c')}`);
 }
 
 /** The AsyncAPI 3.0 document, serialised. */

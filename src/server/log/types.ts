@@ -26,6 +26,8 @@ export interface SequencedEvent {
   seq: number;
   /** `data` as serialised at publish: what fan-out and replay send (when absent, `data` is serialised). */
   json?: string | undefined;
+  /** The whole event frame, built once by the hub (a cache: never set by a log). */
+  frame?: Buffer | undefined;
 }
 
 /** What {@link EventLog.append} says of each event of a batch. */
