@@ -16,13 +16,12 @@ export interface CliRun {
 }
 
 /**
- * Bundles src/server/cli.ts under node_modules (so that its external imports, ws and redis, resolve),
- * in a directory of its own per `tag` and process; `remove()` deletes it.
+ * Bundles `entries` (name → source path under the repository) under node_modules (so that their external
+ * imports, ws and redis, resolve), into `outDir`: the current sources, never a stale dist/.
  */
-export async function buildCli(tag: string): Promise<{ cli: string; remove: () => void }> {
-  const outDir = join(root, 'node_modules', '.cache', `sigmax-${tag}-${process.pid}`);
+export async function bundleSources(outDir: string, entries: Record<string, string>): Promise<void> {
   await build({
-    entryPoints: { cli: join(root, 'src/server/cli.ts') },
+    entryPoints: Object.fromEntries(Object.entries(entries).map(([name, path]) => [name, join(root, path)])),
     outdir: outDir,
     outExtension: { '.js': '.mjs' },
     bundle: true,
@@ -31,6 +30,15 @@ export async function buildCli(tag: string): Promise<{ cli: string; remove: () =
     packages: 'external',
     logLevel: 'silent',
   });
+}
+
+/** A directory of its own under node_modules/.cache for `tag` and this process. */
+export const cacheDir = (tag: string): string => join(root, 'node_modules', '.cache', `sigmax-${tag}-${process.pid}`);
+
+/** Bundles src/server/cli.ts in a directory of its own per `tag` and process; `remove()` deletes it. */
+export async function buildCli(tag: string): Promise<{ cli: string; remove: () => void }> {
+  const outDir = cacheDir(tag);
+  await bundleSources(outDir, { cli: 'src/server/cli.ts' });
   return { cli: join(outDir, 'cli.mjs'), remove: () => rmSync(outDir, { recursive: true, force: true }) };
 }
 

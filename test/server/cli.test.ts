@@ -3,14 +3,14 @@ import { readFileSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bundleSources, cacheDir } from '../helpers/cli.js';
 import { TestClient } from './helpers.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 // Built from the current sources for this run (never a stale dist/), under node_modules so that the
 // bundles' external imports (ws, redis) resolve; one directory per process (parallel runs).
-const outDir = join(root, 'node_modules', '.cache', `sigmax-cli-test-${process.pid}`);
+const outDir = cacheDir('cli-test');
 const cli = join(outDir, 'cli.mjs');
 const serverIndex = join(outDir, 'index.mjs');
 const children = new Set<ChildProcess>();
@@ -52,16 +52,7 @@ async function urlLine(r: Run, timeoutMs = 10_000): Promise<string> {
 }
 
 beforeAll(async () => {
-  await build({
-    entryPoints: { cli: join(root, 'src/server/cli.ts'), index: join(root, 'src/server/index.ts') },
-    outdir: outDir,
-    outExtension: { '.js': '.mjs' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    packages: 'external',
-    logLevel: 'silent',
-  });
+  await bundleSources(outDir, { cli: 'src/server/cli.ts', index: 'src/server/index.ts' });
 }, 60_000);
 
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));

@@ -3,29 +3,20 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SigmaxWebSocketClient, type SigmaxEvent } from '../../src/index.js';
+import { bundleSources, cacheDir } from '../helpers/cli.js';
 import { nextEvent, waitFor } from '../helpers/wait.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 // The examples import the package by name: a loader hook points `sigmax-ws/server` at a bundle of the
 // current sources (never a stale dist/), built under node_modules so that its imports (ws, redis) resolve.
-const outDir = join(root, 'node_modules', '.cache', `sigmax-examples-test-${process.pid}`);
+const outDir = cacheDir('examples-test');
 const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
   mkdirSync(outDir, { recursive: true });
-  await build({
-    entryPoints: { server: join(root, 'src/server/index.ts') },
-    outdir: outDir,
-    outExtension: { '.js': '.mjs' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    packages: 'external',
-    logLevel: 'silent',
-  });
+  await bundleSources(outDir, { server: 'src/server/index.ts' });
   const server = pathToFileURL(join(outDir, 'server.mjs')).href;
   writeFileSync(
     join(outDir, 'hooks.mjs'),
