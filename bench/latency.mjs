@@ -2,7 +2,7 @@
 // The server process stamps each event with process.hrtime (CLOCK_MONOTONIC, the same clock in every
 // process) just before handing it to the server; each client subtracts it on receipt. Raw `ws` gets the
 // same load in the same run. Medians over runs of each run's percentiles.
-import { closeClients, fmt, median, openClients, startServer } from './lib.mjs';
+import { closeClients, connectRedis, fmt, median, openClients, startServer } from './lib.mjs';
 
 const SUBSCRIBERS = 100;
 const RATE = 100; // events per second
@@ -56,16 +56,9 @@ export async function latency(report) {
   report('latency', `publish->receive, ${RATE} events/s to ${SUBSCRIBERS} subscribers`, line('sigmax'),
     `raw ws ${line('raw')}, p99 ratio ${fmt(m('sigmax', 'p99') / m('raw', 'p99'), 2)}`, 'p99 < 2 ms');
 
-  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const { createClient } = await import('redis');
-  const redis = createClient({ url: redisUrl, socket: { connectTimeout: 1000, reconnectStrategy: false } });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-  } catch {
-    report('latency', 'redis', `skipped: no Redis at ${redisUrl}`);
-    return;
-  }
+  const connected = await connectRedis(report, 'latency');
+  if (!connected) return;
+  const { redis, url: redisUrl } = connected;
   const prefix = `bench:latency:${process.pid}:${Date.now()}`;
   try {
     res.redis = [];

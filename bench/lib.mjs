@@ -102,3 +102,21 @@ export function marketUpdate(n = 5, seq) {
   if (seq !== undefined) ev.seq = seq;
   return ev;
 }
+
+/**
+ * Connects to the bench Redis (`REDIS_URL`, default 127.0.0.1:6379); when none answers, reports the
+ * section as skipped and resolves `undefined`. The caller quits the client.
+ */
+export async function connectRedis(report, section) {
+  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const { createClient } = await import('redis');
+  const redis = createClient({ url, socket: { connectTimeout: 1000, reconnectStrategy: false } });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+  } catch {
+    report(section, 'redis', `skipped: no Redis at ${url}`);
+    return undefined;
+  }
+  return { redis, url };
+}

@@ -3,7 +3,7 @@
 // sequence, no history, no resume). Each event is published on instance A with 50 publish() calls in
 // flight, and counted once it has been delivered (handed to the fan-out) — on A, and on another
 // instance B sharing the log.
-import { fmt, median, startServer } from './lib.mjs';
+import { connectRedis, fmt, median, startServer } from './lib.mjs';
 
 const COUNT = 20_000;
 const RUNS = 3;
@@ -24,16 +24,9 @@ async function once(options, count, across) {
 
 /** @param {(section: string, metric: string, value: string, baseline?: string) => void} report */
 export async function redisPublish(report) {
-  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const { createClient } = await import('redis');
-  const redis = createClient({ url: redisUrl, socket: { connectTimeout: 1000, reconnectStrategy: false } });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-  } catch {
-    report('publish', 'redis', `skipped: no Redis at ${redisUrl}`);
-    return;
-  }
+  const connected = await connectRedis(report, 'publish');
+  if (!connected) return;
+  const { redis, url: redisUrl } = connected;
   const prefix = `bench:${process.pid}:${Date.now()}`;
   try {
     for (const across of [false, true]) {
