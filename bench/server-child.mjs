@@ -74,22 +74,31 @@ async function publish({ count, burst = 5, coalesce = false }) {
 /**
  * Publishes `count` alerts at `rate` per second, each stamped with the system-wide monotonic clock
  * (process.hrtime, comparable across processes) just before it is handed to the server: the
- * receivers compute publish -> receive latency from it.
+ * receivers compute publish -> receive latency from it. Returns how long handing each event over took
+ * (`handoff`, ms: from the stamp until publish() returned, i.e. every socket write of the fan-out done
+ * when the log delivers synchronously, as the memory log does), p50 and p99 after the first `warmup`.
  */
-async function paced({ rate, count }) {
+async function paced({ rate, count, warmup = 0 }) {
   const start = performance.now();
+  const handoff = [];
   for (let i = 0; i < count; i++) {
     const wait = start + (i * 1000) / rate - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const data = { message: `t=${process.hrtime.bigint()}`, level: 'info' };
+    const t = process.hrtime.bigint();
+    const data = { message: `t=${t}`, level: 'info' };
+    let pending;
     if (kind === 'raw') {
       const s = JSON.stringify({ type: 'alert', data, timestamp: new Date().toISOString(), topic: 'alerts', seq: i + 1 });
       for (const c of wss.clients) if (c.readyState === 1) c.send(s);
     } else {
-      await server.publish('alert', data);
+      pending = server.publish('alert', data);
     }
+    if (i >= warmup) handoff.push(Number(process.hrtime.bigint() - t) / 1e6);
+    await pending;
   }
-  return {};
+  handoff.sort((a, b) => a - b);
+  const at = (p) => handoff[Math.min(handoff.length - 1, Math.floor(p * handoff.length))];
+  return { handoff: { p50: at(0.5), p99: at(0.99) } };
 }
 
 let cpuStart = process.cpuUsage();

@@ -1,0 +1,163 @@
+// Receivers of the `latency` section, in a process of their own (never the bench orchestrator's).
+// Each subscriber is a plain TCP socket that does the WebSocket upgrade handshake itself (RFC 6455) and
+// reads through net's `onread` (one preallocated buffer per socket, no stream machinery): the receive time
+// is taken first thing in the read callback, before any frame is parsed. The same receivers serve raw `ws`
+// and sigmax-ws. Driven over IPC: open, collect, close.
+import { createHash, randomBytes } from 'node:crypto';
+import net from 'node:net';
+
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+const STAMP = Buffer.from('"t=');
+const sockets = [];
+
+/** One client frame (masked, FIN), opcode 1 = text, 10 = pong. */
+function clientFrame(opcode, payload) {
+  const body = Buffer.from(payload);
+  if (body.length > 125) throw new Error('frame too long for this receiver');
+  const mask = randomBytes(4);
+  const out = Buffer.allocUnsafe(6 + body.length);
+  out[0] = 0x80 | opcode;
+  out[1] = 0x80 | body.length;
+  mask.copy(out, 2);
+  for (let i = 0; i < body.length; i++) out[6 + i] = body[i] ^ mask[i & 3];
+  return out;
+}
+
+class Receiver {
+  constructor(port, path, warmup) {
+    this.warmup = warmup;
+    this.stamped = 0; // stamped events received
+    this.samples = []; // ms, after the warm-up
+    this.pending = null; // bytes of an incomplete frame
+    this.upgraded = false;
+    this.waiters = [];
+    this.key = randomBytes(16).toString('base64');
+    this.socket = net.connect({
+      port,
+      host: '127.0.0.1',
+      noDelay: true,
+      onread: {
+        buffer: Buffer.allocUnsafe(64 * 1024),
+        callback: (nread, buf) => {
+          const now = process.hrtime.bigint(); // first: the time these bytes were read
+          this.#read(now, buf, nread);
+        },
+      },
+    });
+    this.socket.on('error', (err) => this.#notify(err));
+    this.socket.on('connect', () => {
+      this.socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${this.key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    });
+  }
+
+  /** Resolves when a frame containing `text` arrives (or, with `null`, once upgraded). */
+  waitFor(text) {
+    return new Promise((resolve, reject) => this.waiters.push({ text, resolve, reject }));
+  }
+
+  #notify(err, payload) {
+    this.waiters = this.waiters.filter((w) => {
+      if (err) w.reject(err);
+      else if (w.text === null ? payload === undefined : payload?.includes(w.text)) w.resolve();
+      else return true;
+      return false;
+    });
+  }
+
+  #read(now, buf, nread) {
+    // The read buffer is reused by the next read: copy only what is left incomplete.
+    let data = buf.subarray(0, nread);
+    if (this.pending) data = Buffer.concat([this.pending, data]);
+    this.pending = null;
+    let off = 0;
+    if (!this.upgraded) {
+      const end = data.indexOf('\r\n\r\n');
+      if (end < 0) return void (this.pending = Buffer.from(data));
+      const head = data.toString('latin1', 0, end);
+      const accept = createHash('sha1').update(this.key + GUID).digest('base64');
+      if (!head.startsWith('HTTP/1.1 101') || !head.includes(accept)) {
+        this.#notify(new Error(`upgrade refused: ${head.split('\r\n')[0]}`));
+        return;
+      }
+      this.upgraded = true;
+      this.#notify(null);
+      off = end + 4;
+    }
+    while (off < data.length) {
+      if (data.length - off < 2) break;
+      const opcode = data[off] & 0x0f;
+      let len = data[off + 1] & 0x7f;
+      let hdr = 2;
+      if (len === 126) {
+        if (data.length - off < 4) break;
+        len = data.readUInt16BE(off + 2);
+        hdr = 4;
+      } else if (len === 127) {
+        if (data.length - off < 10) break;
+        len = Number(data.readBigUInt64BE(off + 2));
+        hdr = 10;
+      }
+      if (data.length - off < hdr + len) break;
+      const payload = data.subarray(off + hdr, off + hdr + len);
+      off += hdr + len;
+      if (opcode === 9) this.socket.write(clientFrame(10, payload));
+      else if (opcode === 1 || opcode === 0) this.#frame(now, payload);
+    }
+    if (off < data.length) this.pending = Buffer.from(data.subarray(off));
+  }
+
+  #frame(now, payload) {
+    const i = payload.indexOf(STAMP);
+    if (i < 0) {
+      if (this.waiters.length) this.#notify(undefined, payload.toString());
+      return;
+    }
+    const t = BigInt(payload.toString('latin1', i + 3, payload.indexOf(0x22, i + 3)));
+    if (this.stamped++ >= this.warmup) this.samples.push(Number(now - t) / 1e6);
+  }
+}
+
+const handlers = {
+  /** Opens `n` subscribers; with `subscribe`, sends it (a text frame) on each and waits for `subscribedText`. */
+  open: async ({ port, path, n, warmup, subscribe, subscribedText }) => {
+    for (let i = 0; i < n; i += 50) {
+      const group = [];
+      for (let j = i; j < Math.min(n, i + 50); j++) {
+        const r = new Receiver(port, path, warmup);
+        sockets.push(r);
+        group.push(r.waitFor(null).then(async () => {
+          if (!subscribe) return;
+          const ok = r.waitFor(subscribedText);
+          r.socket.write(clientFrame(1, subscribe));
+          await ok;
+        }));
+      }
+      await Promise.all(group);
+    }
+    return {};
+  },
+  /** Waits (up to `timeoutMs`) until each socket has `perSocket` samples; returns them all, and the counts. */
+  collect: async ({ perSocket, timeoutMs }) => {
+    const deadline = Date.now() + timeoutMs;
+    while (sockets.some((r) => r.samples.length < perSocket) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const samples = new Float64Array(sockets.reduce((n, r) => n + r.samples.length, 0));
+    let k = 0;
+    for (const r of sockets) for (const s of r.samples) samples[k++] = s;
+    return { samples: Array.from(samples), short: sockets.filter((r) => r.samples.length < perSocket).length, sockets: sockets.length };
+  },
+  close: async () => {
+    for (const r of sockets) r.socket.destroy();
+    sockets.length = 0;
+    setImmediate(() => process.disconnect());
+    return {};
+  },
+};
+
+process.on('message', async (m) => {
+  try {
+    process.send({ id: m.id, result: await handlers[m.cmd](m.args) });
+  } catch (e) {
+    process.send({ id: m.id, error: String(e?.stack ?? e) });
+  }
+});
