@@ -87,6 +87,7 @@ export async function measure(kind, options = {}, { subscribers = SUBSCRIBERS, p
       path: '/api/ws',
       n: Math.floor(subscribers / procs) + (i < subscribers % procs ? 1 : 0),
       warmup: WARMUP,
+      capacity: RATE * seconds - WARMUP,
       subscribe: kind === 'sigmax' ? JSON.stringify({ type: 'subscribe', data: { topics: ['alerts'] } }) : undefined,
       subscribedText: '"subscribed"',
     })));
