@@ -331,6 +331,11 @@ export class Session implements Subscriber {
   fail(code: string, closeCode: number, message: string, drain = false): void {
     if (this.state !== 'open') return;
     const socket = this.socket;
+    // The events it holds go out before the error, except to a slow consumer (it resumes instead).
+    if (!drain && this.batch && this.batch.bytes > 0) {
+      flushBatch(this);
+      if (this.state !== 'open') return; // that write closed it as a slow consumer
+    }
     if (socket.readyState === OPEN) {
       socket.send(JSON.stringify({ type: 'error', data: { error: message, code }, timestamp: new Date().toISOString(), connection_id: this.id }), TEXT);
       this.ctx.counters.messagesSent++;
@@ -344,6 +349,10 @@ export class Session implements Subscriber {
   /** Closes without an error frame (server shutdown 1001, heartbeat timeout 4000). */
   close(code: number, reason: string): void {
     if (this.state !== 'open') return;
+    if (this.batch && this.batch.bytes > 0) {
+      flushBatch(this); // the events it holds go out before the close
+      if (this.state !== 'open') return; // that write closed it as a slow consumer
+    }
     this.state = 'closing';
     this.replay = null;
     this.socket.close(code, reason);

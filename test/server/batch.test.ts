@@ -193,6 +193,28 @@ describe('batched frames over real sockets', () => {
     expect(seqs(batch)).toEqual([1, 2]);
   });
 
+  it('writes the events a connection holds before the server closes it (1001), not after nor never', async () => {
+    const { server, batched } = await pair('?batch=1&batch_ms=80');
+    await server.publish('alert', SAMPLE.alert());
+    await server.publish('alert', SAMPLE.alert());
+    await server.close(); // within the 80 ms the two events are held
+    const { code } = await batched.closed;
+    expect(code).toBe(1001);
+    expect(batched.frames.flatMap((f) => (f.type === 'batch' ? seqs(f) : f.seq !== undefined ? [f.seq] : []))).toEqual([1, 2]);
+  });
+
+  it('writes the events a connection holds before the error when it closes one for a peer fault (1009)', async () => {
+    const { server, batched } = await pair('?batch=1&batch_ms=80', { maxMessageSize: 1024 });
+    await server.publish('alert', SAMPLE.alert());
+    await server.publish('alert', SAMPLE.alert());
+    batched.send({ type: 'ping', data: { pad: 'x'.repeat(1500) } });
+    const { code } = await batched.closed;
+    expect(code).toBe(1009);
+    const frames = batched.frames.filter((f) => f.type !== 'ping');
+    const tail = frames.slice(frames.findIndex((f) => f.type === 'subscribed') + 1);
+    expect(tail.map((f) => (f.type === 'batch' ? `batch:${seqs(f).join(',')}` : `${f.type}:${(f.data as { code?: string })?.code}`))).toEqual(['batch:1,2', 'error:MESSAGE_TOO_LARGE']);
+  });
+
   it('keeps replies in order with events and never batches them', async () => {
     const { server, batched } = await pair();
     void server.publish('alert', SAMPLE.alert());
