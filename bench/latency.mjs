@@ -128,7 +128,9 @@ export async function latency(report) {
     for (let r = 0; r < RUNS; r++) res.redis.push(await measure('sigmax', { redisUrl, redisKeyPrefix: `${prefix}:${r}` }));
     report('latency', `same, Redis event log (${redisUrl})`, line('redis'), `raw ws ${line('raw')}`);
   } finally {
-    for await (const keys of redis.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 })) if (keys.length) await redis.del(keys);
+    for (const match of [`${prefix}:*`, `{${prefix}:*`]) { // channel; hash-tagged keys `{P}:…`
+      for await (const keys of redis.scanIterator({ MATCH: match, COUNT: 1000 })) if (keys.length) await redis.del(keys);
+    }
     await redis.quit();
   }
 }
