@@ -60,6 +60,25 @@ export function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 5000, what = 'c
 }
 
 /** Collects what a log hands to `onEvent` and `onReset`. */
+/**
+ * Retries `attempt` (which must be refused with an `EventLogUnavailableError`-shaped error every time) until the
+ * refusal is certain (`outcome: 'not_appended'`), and returns that error. Right after Redis goes away, an append
+ * written to the command connection before it noticed the close was sent, so its outcome is `unknown`.
+ */
+export async function certainRefusal(attempt: () => Promise<unknown>, tries = 50): Promise<{ code?: string; outcome?: string }> {
+  let err: { code?: string; outcome?: string; name?: string } = {};
+  for (let i = 0; i < tries; i++) {
+    err = await attempt().then(
+      (r) => { throw new Error(`expected a refusal, got ${JSON.stringify(r)}`); },
+      (e: unknown) => e as typeof err,
+    );
+    if (err.code !== 'EVENT_LOG_UNAVAILABLE') throw err;
+    if (err.outcome === 'not_appended') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return err;
+}
+
 export class Recorder {
   readonly events: SequencedEvent[] = [];
   readonly resets: { epoch: string; reason: string }[] = [];
