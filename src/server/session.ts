@@ -331,7 +331,7 @@ export class Session implements Subscriber {
   fail(code: string, closeCode: number, message: string, drain = false): void {
     if (this.state !== 'open') return;
     const socket = this.socket;
-    // The events it holds go out before the error, except to a slow consumer (it resumes instead).
+    // The events it holds go out before the error, except when closing over a backlog (`drain`: it resumes them).
     if (!drain && this.batch && this.batch.bytes > 0) {
       flushBatch(this);
       if (this.state !== 'open') return; // that write closed it as a slow consumer
