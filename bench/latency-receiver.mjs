@@ -5,6 +5,7 @@
 // and sigmax-ws. Driven over IPC: open, collect, close.
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { serveCalls } from './lib.mjs';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const STAMP = Buffer.from('"t=');
@@ -158,10 +159,4 @@ const handlers = {
   },
 };
 
-process.on('message', async (m) => {
-  try {
-    process.send({ id: m.id, result: await handlers[m.cmd](m.args) });
-  } catch (e) {
-    process.send({ id: m.id, error: String(e?.stack ?? e) });
-  }
-});
+serveCalls(handlers);

@@ -120,3 +120,14 @@ export async function connectRedis(report, section) {
   }
   return { redis, url };
 }
+
+/** In a child process: answers the parent's `{id, cmd, args}` calls with `handlers[cmd](args)` (`{id, result}` or `{id, error}`). */
+export function serveCalls(handlers) {
+  process.on('message', async (m) => {
+    try {
+      process.send({ id: m.id, result: await handlers[m.cmd](m.args) });
+    } catch (e) {
+      process.send({ id: m.id, error: String(e?.stack ?? e) });
+    }
+  });
+}

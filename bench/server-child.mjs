@@ -2,7 +2,7 @@
 // Driven over IPC by bench/lib.mjs: ready, publish, paced, cpu, mem, loop-delay, close.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { WebSocketServer } from 'ws';
-import { marketUpdate } from './lib.mjs';
+import { marketUpdate, serveCalls } from './lib.mjs';
 
 const [kind, optionsJson] = process.argv.slice(2);
 const options = JSON.parse(optionsJson || '{}');
@@ -164,10 +164,4 @@ const handlers = {
   },
 };
 
-process.on('message', async (m) => {
-  try {
-    process.send({ id: m.id, result: await handlers[m.cmd](m.args) });
-  } catch (e) {
-    process.send({ id: m.id, error: String(e?.stack ?? e) });
-  }
-});
+serveCalls(handlers);
