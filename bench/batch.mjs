@@ -2,50 +2,42 @@
 // - fan-out to 1000 subscribers, events published in bursts of 50: our server with batch=1, against raw `ws` sending
 //   each burst as one frame joining the same serialised events, and beside it our one-event-per-frame figure;
 // - the client's decode + validate + dispatch of batches of 50 market_updates, against JSON.parse of the same bytes.
-import { closeClients, fmt, marketUpdate, median, openClients, startServer } from './lib.mjs';
+import { fmt, marketUpdate, median, startReceivers, startServer } from './lib.mjs';
 
-const withTimeout = (p, ms, what) =>
-  Promise.race([p, new Promise((_, rej) => setTimeout(() => rej(new Error(`${what}: timed out after ${ms} ms`)), ms).unref())]);
+/** Receiver processes of a fan-out run (bench/receivers.mjs): the subscribers' side, off the orchestrator, on every core. */
+const RECEIVER_PROCS = 2;
 
-/** Events in a frame: batch frames hold many; the same count for every kind of server. */
-function countEvents(buf) {
-  let n = 0;
-  for (let i = buf.indexOf('"market_update"'); i !== -1; i = buf.indexOf('"market_update"', i + 15)) n++;
-  return n;
-}
-
-/** One fan-out run: `kind` 'raw' (coalesced), 'sigmax' (batch=1) or 'single' (sigmax, one event per frame). */
+/**
+ * One fan-out run: `kind` 'raw' (coalesced), 'sigmax' (batch=1) or 'single' (sigmax, one event per frame). The `n`
+ * subscribers are minimal WebSocket clients spread over RECEIVER_PROCS processes, which count the events of each frame
+ * (occurrences of `"market_update"`: a batch frame holds many) without decoding it, so that the figure is the server's.
+ */
 async function fanoutOnce(kind, n, count, burst) {
   const srv = await startServer(kind === 'raw' ? 'raw' : 'sigmax', { heartbeatInterval: 60_000, connectionTimeout: 120_000 });
-  const url = `ws://127.0.0.1:${srv.port}/api/ws${kind === 'sigmax' ? '?batch=1' : ''}`;
-  const target = n * count;
-  let received = 0;
-  let frames = 0;
-  let done;
-  const finished = new Promise((r) => (done = r));
-  const clients = await openClients(url, n, {
-    onMessage: (buf) => {
-      const k = countEvents(buf);
-      if (k === 0) return;
-      frames++;
-      if ((received += k) === target) done();
-    },
-  });
-  if (kind !== 'raw') {
-    await Promise.all(clients.map((ws) => new Promise((resolve) => {
-      const onMsg = (buf) => { if (buf.includes('"subscribed"')) { ws.off('message', onMsg); resolve(); } };
-      ws.on('message', onMsg);
-      ws.send(JSON.stringify({ type: 'subscribe', data: { topics: ['market'] } }));
+  const receivers = Array.from({ length: RECEIVER_PROCS }, startReceivers);
+  try {
+    const share = (i) => Math.floor(n / RECEIVER_PROCS) + (i < n % RECEIVER_PROCS ? 1 : 0);
+    await Promise.all(receivers.map((r, i) => r.call('open', {
+      port: srv.port,
+      path: `/api/ws${kind === 'sigmax' ? '?batch=1' : ''}`,
+      n: share(i),
+      subscribe: kind === 'raw' ? undefined : JSON.stringify({ type: 'subscribe', data: { topics: ['market'] } }),
+      subscribedText: '"subscribed"',
+      countText: '"market_update"',
     })));
+    const t0 = performance.now();
+    await srv.call('publish', { count, burst, coalesce: kind === 'raw' });
+    const got = await Promise.all(receivers.map((r, i) => r.call('counted', { events: share(i) * count, timeoutMs: 120_000 })));
+    const wall = performance.now() - t0;
+    const received = got.reduce((a, g) => a + g.events, 0);
+    const frames = got.reduce((a, g) => a + g.frames, 0);
+    if (received !== n * count) throw new Error(`batch fan-out ${kind}: ${received} of ${n * count} deliveries counted`);
+    const { cpuMs } = await srv.call('cpu');
+    return { rate: (received / wall) * 1000, cpuUsPerEvent: (cpuMs * 1000) / received, eventsPerFrame: received / frames };
+  } finally {
+    await Promise.all(receivers.map((r) => r.stop()));
+    await srv.stop();
   }
-  const t0 = performance.now();
-  await srv.call('publish', { count, burst, coalesce: kind === 'raw' });
-  await withTimeout(finished, 120_000, `batch fan-out ${kind}`);
-  const wall = performance.now() - t0;
-  const { cpuMs } = await srv.call('cpu');
-  await closeClients(clients);
-  await srv.stop();
-  return { rate: (target / wall) * 1000, cpuUsPerEvent: (cpuMs * 1000) / target, eventsPerFrame: received / frames };
 }
 
 async function fanout(report) {

@@ -1,15 +1,14 @@
 // `latency` section: publish -> receive latency at light load (100 events/s to 100 subscribers), on loopback.
 // The server process stamps each event with process.hrtime (CLOCK_MONOTONIC, the same clock in every
 // process) just before handing it to the server. The subscribers live in a receiver process of their own
-// (bench/latency-receiver.mjs, not this orchestrator): minimal WebSocket clients over `net` that take the
+// (bench/receivers.mjs, not this orchestrator): minimal WebSocket clients over `net` that take the
 // receive time first thing in the socket's read callback, then parse the frame. The server's JS thread runs
 // on CPU 0 and the receiver process on CPU 1 (taskset, when there are 2 CPUs or more). Raw `ws` gets the same
 // receivers and the same load in the same run, alternating which goes first. Every delivery to every
 // subscriber counts, except each subscriber's first WARMUP events. Medians over runs of each run's percentiles.
-import { execFileSync, fork } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { once as onceEvent } from 'node:events';
-import { connectRedis, fmt, median, startServer } from './lib.mjs';
+import { connectRedis, fmt, median, startReceivers, startServer } from './lib.mjs';
 
 const SUBSCRIBERS = 100;
 const RATE = 100; // events per second
@@ -39,36 +38,6 @@ const pinned = process.env.LAT_PIN !== '0' && availableParallelism() >= 2 && (()
     return false;
   }
 })();
-
-/** Starts bench/latency-receiver.mjs; resolves with { call(cmd, args), stop() }. */
-function startReceivers() {
-  const child = fork(new URL('./latency-receiver.mjs', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const pending = new Map();
-  let next = 0;
-  child.on('message', (m) => {
-    const p = pending.get(m.id);
-    if (!p) return;
-    pending.delete(m.id);
-    m.error ? p.reject(new Error(m.error)) : p.resolve(m.result);
-  });
-  const call = (cmd, args = {}) => new Promise((resolve, reject) => {
-    const id = ++next;
-    pending.set(id, { resolve, reject });
-    child.send({ id, cmd, args });
-  });
-  return {
-    call,
-    pid: child.pid,
-    async stop() {
-      await call('close').catch(() => {});
-      if (child.exitCode === null && child.signalCode === null) {
-        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await onceEvent(child, 'exit');
-        clearTimeout(t);
-      }
-    },
-  };
-}
 
 /**
  * One run: `subscribers` receivers (spread over `procs` receiver processes), `RATE` events/s for

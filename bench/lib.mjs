@@ -24,12 +24,8 @@ export function spawnNode(nodeArgs, { maxFds } = {}) {
   return spawn('bash', ['-c', cmd], { stdio });
 }
 
-/** Starts bench/server-child.mjs as `kind` ('raw' | 'sigmax'); resolves with { child, port, call(cmd, args) }. */
-export async function startServer(kind, options = {}, execArgv = ['--expose-gc'], { maxFds } = {}) {
-  const script = new URL('./server-child.mjs', import.meta.url);
-  const child = maxFds
-    ? spawnNode([...execArgv, fileURLToPath(script), kind, JSON.stringify(options)], { maxFds })
-    : fork(script, [kind, JSON.stringify(options)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/** Wraps a child process that answers `serveCalls` requests: { child, call(cmd, args), stop() } (stop: `close`, then SIGKILL after 5 s). */
+function driveChild(child) {
   const pending = new Map();
   let next = 0;
   child.on('message', (m) => {
@@ -45,20 +41,35 @@ export async function startServer(kind, options = {}, execArgv = ['--expose-gc']
       pending.set(id, { resolve, reject });
       child.send({ id, cmd, args });
     });
-  const { port } = await call('ready');
   return {
     child,
-    port,
     call,
     async stop() {
       await call('close').catch(() => {});
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         const t = setTimeout(() => child.kill('SIGKILL'), 5000);
         await once(child, 'exit');
         clearTimeout(t);
       }
     },
   };
+}
+
+/** Starts bench/server-child.mjs as `kind` ('raw' | 'sigmax'); resolves with { child, port, call(cmd, args), stop() }. */
+export async function startServer(kind, options = {}, execArgv = ['--expose-gc'], { maxFds } = {}) {
+  const script = new URL('./server-child.mjs', import.meta.url);
+  const child = maxFds
+    ? spawnNode([...execArgv, fileURLToPath(script), kind, JSON.stringify(options)], { maxFds })
+    : fork(script, [kind, JSON.stringify(options)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const driven = driveChild(child);
+  const { port } = await driven.call('ready');
+  return { ...driven, port };
+}
+
+/** Starts a process of minimal WebSocket subscribers (bench/receivers.mjs): { child, pid, call(cmd, args), stop() }. */
+export function startReceivers() {
+  const child = fork(new URL('./receivers.mjs', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return { ...driveChild(child), pid: child.pid };
 }
 
 /** Opens `n` WebSocket clients to `url`, `batch` at a time; resolves with the sockets. */

@@ -1,8 +1,11 @@
-// Receivers of the `latency` section, in a process of their own (never the bench orchestrator's).
-// Each subscriber is a plain TCP socket that does the WebSocket upgrade handshake itself (RFC 6455) and
-// reads through net's `onread` (one preallocated buffer per socket, no stream machinery): the receive time
-// is taken first thing in the read callback, before any frame is parsed. The same receivers serve raw `ws`
-// and sigmax-ws. Driven over IPC: open, collect, close.
+// Subscribers of the `latency` and `batch` sections, in a process of their own (never the bench orchestrator's),
+// started by `startReceivers()` of lib.mjs. Each subscriber is a plain TCP socket that does the WebSocket upgrade
+// handshake itself (RFC 6455) and reads through net's `onread` (one preallocated buffer per socket, no stream
+// machinery), so that the receiving side costs as little as it can and the bench measures the server:
+// - latency: the receive time is taken first thing in the read callback, before any frame is parsed;
+// - counting (`countText`): the events of each frame are counted (occurrences of `countText`, e.g. a batch
+//   frame holds many), without decoding it.
+// The same receivers serve raw `ws` and sigmax-ws. Driven over IPC: open, collect, counted, close.
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { serveCalls } from './lib.mjs';
@@ -10,6 +13,9 @@ import { serveCalls } from './lib.mjs';
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const STAMP = Buffer.from('"t=');
 const sockets = [];
+/** Counting mode: events and frames counted over every socket; `goal` resolves `counted` once `events` reaches it. */
+const totals = { events: 0, frames: 0 };
+let goal = null;
 
 /** One client frame (masked, FIN), opcode 1 = text, 10 = pong. */
 function clientFrame(opcode, payload) {
@@ -25,8 +31,10 @@ function clientFrame(opcode, payload) {
 }
 
 class Receiver {
-  constructor(port, path, warmup, capacity) {
+  constructor(port, path, warmup, capacity, countText) {
     this.warmup = warmup;
+    this.needle = countText ? Buffer.from(countText) : null;
+    this.counting = false; // set once subscribed
     this.stamped = 0; // stamped events received
     this.samples = new Float64Array(capacity); // ms, after the warm-up (preallocated: no garbage per frame)
     this.n = 0;
@@ -110,6 +118,7 @@ class Receiver {
   }
 
   #frame(now, data, start, end) {
+    if (this.counting) return this.#count(data, start, end);
     const i = data.indexOf(STAMP, start);
     if (i < 0 || i >= end) {
       if (this.waiters.length) this.#notify(undefined, data.toString('utf8', start, end));
@@ -120,21 +129,38 @@ class Receiver {
     for (let k = i + 3; k < end && data[k] >= 0x30 && data[k] <= 0x39; k++) t = t * 10 + (data[k] - 0x30);
     if (this.stamped++ >= this.warmup && this.n < this.samples.length) this.samples[this.n++] = (Number(now) - t) / 1e6;
   }
+
+  #count(data, start, end) {
+    let k = 0;
+    for (let i = data.indexOf(this.needle, start); i !== -1 && i < end; i = data.indexOf(this.needle, i + this.needle.length)) k++;
+    if (k === 0) return;
+    totals.frames++;
+    totals.events += k;
+    if (goal && totals.events >= goal.events) {
+      goal.resolve();
+      goal = null;
+    }
+  }
 }
 
 const handlers = {
-  /** Opens `n` subscribers; with `subscribe`, sends it (a text frame) on each and waits for `subscribedText`. */
-  open: async ({ port, path, n, warmup, capacity, subscribe, subscribedText }) => {
+  /**
+   * Opens `n` subscribers; with `subscribe`, sends it (a text frame) on each and waits for `subscribedText`.
+   * With `countText`, they then count events instead of taking latency samples.
+   */
+  open: async ({ port, path, n, warmup = 0, capacity = 0, subscribe, subscribedText, countText }) => {
     for (let i = 0; i < n; i += 50) {
       const group = [];
       for (let j = i; j < Math.min(n, i + 50); j++) {
-        const r = new Receiver(port, path, warmup, capacity);
+        const r = new Receiver(port, path, warmup, capacity, countText);
         sockets.push(r);
         group.push(r.waitFor(null).then(async () => {
-          if (!subscribe) return;
-          const ok = r.waitFor(subscribedText);
-          r.socket.write(clientFrame(1, subscribe));
-          await ok;
+          if (subscribe) {
+            const ok = r.waitFor(subscribedText);
+            r.socket.write(clientFrame(1, subscribe));
+            await ok;
+          }
+          r.counting = Boolean(countText);
         }));
       }
       await Promise.all(group);
@@ -150,6 +176,17 @@ const handlers = {
     // A socket with more stamped events than sent would show as missing ones in the orchestrator's total.
     const extra = sockets.reduce((n, r) => n + Math.max(0, r.stamped - r.warmup - r.n), 0);
     return { samples, short: sockets.filter((r) => r.n < perSocket).length + extra, sockets: sockets.length };
+  },
+  /** Counting mode: resolves with the totals once `events` were counted, or after `timeoutMs` (whatever was counted). */
+  counted: async ({ events, timeoutMs }) => {
+    if (totals.events < events) {
+      await new Promise((resolve) => {
+        const t = setTimeout(resolve, timeoutMs);
+        goal = { events, resolve: () => (clearTimeout(t), resolve()) };
+      });
+      goal = null;
+    }
+    return { ...totals };
   },
   close: async () => {
     for (const r of sockets) r.socket.destroy();
