@@ -3,7 +3,6 @@
  * channel): the type is publishable, the data passes its schema, and it serialises to JSON. Each
  * event is serialised here, once; those bytes are what the log stores and what fan-out and replay send.
  */
-import { randomUUID } from 'node:crypto';
 import { EVENT_DATA_SCHEMAS, EVENT_TOPIC, formatIssues, isPublishedEventType, type PublishedEventType } from '../protocol/index.js';
 import { InvalidEventError } from './errors.js';
 import type { NewEvent } from './log/types.js';
@@ -33,20 +32,20 @@ export function serialise(type: string, data: unknown): string {
 }
 
 /**
- * Validates and serialises one event; gives it a fresh id when none is given.
+ * Validates and serialises one event (without an id, the log names it itself).
  * @throws {InvalidEventError}
  */
-export function prepareEvent(type: unknown, data: unknown, id?: unknown, timestamp = new Date().toISOString()): NewEvent & { id: string; json: string } {
+export function prepareEvent(type: unknown, data: unknown, id?: unknown, timestamp = new Date().toISOString()): NewEvent & { json: string } {
   validateEvent(type, data);
   if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.length > MAX_EVENT_ID_LENGTH)) {
     throw new InvalidEventError(`An event id must be a non-empty string of at most ${MAX_EVENT_ID_LENGTH} characters`);
   }
   const json = serialise(type, data);
-  return { type, data, timestamp, id: id ?? randomUUID(), json };
+  return { type, data, timestamp, id: id as string | undefined, json };
 }
 
 /** Validates a batch of `{type, data, id?}` objects, all before any is published. @throws {InvalidEventError} naming the index */
-export function parseEventInputs(inputs: unknown[]): (NewEvent & { id: string; json: string })[] {
+export function parseEventInputs(inputs: unknown[]): (NewEvent & { json: string })[] {
   const timestamp = new Date().toISOString();
   return inputs.map((input, i) => {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new InvalidEventError(`Event ${i}: expected an object {type, data, id?}`);

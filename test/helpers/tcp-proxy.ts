@@ -9,6 +9,7 @@ export class TcpProxy {
   #server: Server | undefined;
   #target: number | (() => number);
   #blackholed = false;
+  #dropReplies = false;
   readonly #pairs = new Set<[Socket, Socket]>();
   /** Connections accepted since start. */
   accepted = 0;
@@ -43,6 +44,11 @@ export class TcpProxy {
   /** While on, bytes in both directions are silently discarded (connections stay open); new connections are held open but not forwarded. */
   blackhole(on: boolean): void {
     this.#blackholed = on;
+  }
+
+  /** While on, bytes from the target back to the clients are discarded (requests still reach it): replies get lost. */
+  dropReplies(on: boolean): void {
+    this.#dropReplies = on;
   }
 
   /** Destroys every proxied connection on both sides. */
@@ -83,13 +89,13 @@ export class TcpProxy {
     const upstream = connect(typeof this.#target === 'function' ? this.#target() : this.#target, '127.0.0.1');
     const pair: [Socket, Socket] = [client, upstream];
     this.#pairs.add(pair);
-    const forward = (from: Socket, to: Socket): void => {
+    const forward = (from: Socket, to: Socket, replies: boolean): void => {
       from.on('data', (chunk: Buffer) => {
-        if (!this.#blackholed && !to.destroyed) to.write(chunk);
+        if (!this.#blackholed && !(replies && this.#dropReplies) && !to.destroyed) to.write(chunk);
       });
     };
-    forward(client, upstream);
-    forward(upstream, client);
+    forward(client, upstream, false);
+    forward(upstream, client, true);
     const end = (): void => {
       this.#pairs.delete(pair);
       client.destroy();

@@ -2,6 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisEventLog, type RedisEventLogOptions } from '../../src/server/log/redis.js';
 import type { NewEvent } from '../../src/server/log/types.js';
 import { APPEND_SCRIPT, runScript, script } from '../../src/server/log/redis-scripts.js';
+import { RedisLogStore } from '../../src/server/log/redis-store.js';
+import { randomUUID } from 'node:crypto';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import {
   REDIS_URL,
@@ -299,12 +301,13 @@ describe.skipIf(!redisUp)('RedisEventLog on a real Redis', () => {
     const deep = '['.repeat(20000) + ']'.repeat(20000);
     await redis.publish(channel, `{"topic":"alerts","message":{"type":${deep}}}`);
     await redis.publish(channel, `{"topic":"alerts","message":{"type":"alert","data":{"message":"x","deep":${deep}}}}`);
+    await redis.publish(channel, legacy('alert', { message: 'control' }, '2026-11-25T17:17:34\u001f'));
     await redis.publish(channel, legacy('alert', { message: 'ok' }));
     await waitFor(() => a.rec.events.length === 1);
     const warnings = a.mem.lines.filter((l) => l.level === 'warn').map((l) => l.message);
-    expect(warnings).toHaveLength(6);
+    expect(warnings).toHaveLength(7);
     expect(warnings.join('\n')).toMatch(
-      /not JSON[\s\S]*expected \{"topic"[\s\S]*not a published event type: "subscribed"[\s\S]*trade_executed data[\s\S]*not a published event type: object[\s\S]*cannot be serialised/,
+      /not JSON[\s\S]*expected \{"topic"[\s\S]*not a published event type: "subscribed"[\s\S]*trade_executed data[\s\S]*not a published event type: object[\s\S]*cannot be serialised[\s\S]*timestamp must be/,
     );
     expect(a.log.status().connected).toBe(true); // not pushed into the local fallback
     expect(a.rec.events[0]).toMatchObject({ type: 'alert', seq: 1 });
@@ -352,7 +355,8 @@ describe.skipIf(!redisUp)('RedisEventLog on a real Redis', () => {
     const s = script(APPEND_SCRIPT);
     // ids live in time buckets: KEYS[3] the current one, KEYS[4] the previous one
     const keys = (bucket: number) => [`{${prefix}}:log`, `{${prefix}}:events`, `{${prefix}}:ids:${bucket}`, `{${prefix}}:ids:${bucket - 1}`];
-    const args = (id: string) => ['E1', '1000', '60000', '60000', '', 'alert', 'alerts', 'ts', '{}', id, ''];
+    // each call its own batch token; per event: meta (flags, type, topic, timestamp, id), data
+    const args = (id: string) => ['E1', '1000', '60000', '60000', '', randomUUID(), `-kalert\x1falerts\x1fts\x1f${id}`, '{}'];
     expect(await runScript(redis, s, keys(1), args('id-1'))).toEqual(['E1', 1]);
     expect(await runScript(redis, s, keys(1), args('id-1'))).toEqual(['E1', -1]); // known: not appended again
     expect(await runScript(redis, s, keys(2), args('id-1'))).toEqual(['E1', -1]); // still known in the next bucket
@@ -367,6 +371,43 @@ describe.skipIf(!redisUp)('RedisEventLog on a real Redis', () => {
     await waitFor(() => a.rec.events.length === 1);
     await new Promise((r) => setTimeout(r, 100));
     expect(a.rec.seqs()).toEqual([4]);
+  });
+
+  it('a retried batch (same token) appends nothing and answers as before; only publisher ids are remembered', async () => {
+    prefix = uniquePrefix();
+    const s = script(APPEND_SCRIPT);
+    const keys = [`{${prefix}}:log`, `{${prefix}}:events`, `{${prefix}}:ids:1`, `{${prefix}}:ids:0`];
+    const meta = (flags: string, id: string) => `${flags}alert\x1falerts\x1fts\x1f${id}`;
+    const batch = (token: string) => ['E1', '1000', '60000', '60000', '', token, meta('--', `${token}.0`), '{"n":1}', meta('-k', 'mine'), '{"n":2}', meta('--', `${token}.2`), '{"n":3}'];
+    expect(await runScript(redis, s, keys, batch('T1'))).toEqual(['E1', 1, 2, 3]);
+    expect(await runScript(redis, s, keys, batch('T1'))).toEqual(['E1', -1, -2, -3]); // the retry: all duplicates
+    expect(await redis.xLen(`{${prefix}}:events`)).toBe(3);
+    // another batch with the same content: the log's own ids are not deduplicated, the publisher's is
+    expect(await runScript(redis, s, keys, batch('T2'))).toEqual(['E1', 4, -2, 5]);
+    expect(await runScript(redis, s, keys, batch('T2'))).toEqual(['E1', -4, -2, -5]);
+    // a publisher id new in the batch: its retry answers with the seq it got, and the others' follow
+    const mixed = ['E1', '1000', '60000', '60000', '', 'T3', meta('-k', 'new'), '{}', meta('--', 'T3.1'), '{}', meta('-k', 'new'), '{}'];
+    expect(await runScript(redis, s, keys, mixed)).toEqual(['E1', 6, 7, -6]);
+    expect(await runScript(redis, s, keys, mixed)).toEqual(['E1', -6, -7, -6]);
+    expect(await redis.xLen(`{${prefix}}:events`)).toBe(7);
+    expect(Object.keys(await redis.hGetAll(`{${prefix}}:ids:1`)).sort()).toEqual(['T1', 'T2', 'T3', 'mine', 'new']);
+  });
+
+  it('keeps any id and the data exact through the stream: spaces, control characters, non-ASCII', async () => {
+    prefix = uniquePrefix();
+    const a = await open();
+    const id = 'a b\x1fc ü 🚀';
+    const e = { ...alert(1), id };
+    expect(await a.log.append([e])).toEqual([{ seq: 1, duplicate: false }]);
+    expect(await a.log.append([e])).toEqual([{ seq: 1, duplicate: true }]);
+    await waitFor(() => a.rec.events.length === 1);
+    expect(a.rec.events[0]).toMatchObject({ seq: 1, type: 'alert', topic: 'alerts', timestamp: e.timestamp, data: e.data });
+    const store = new RedisLogStore({ prefix, historySize: 10, historyTtl: 60_000, timeout: 2000, idTtl: 60_000, bridge: false, logger: memoryLogger().logger });
+    expect(await store.inspect(redis, 1)).toMatchObject({ seq: 1, idAt: id, firstSeq: 1 });
+    const read = await a.log.readAfter(a.log.epoch, 0, 10);
+    expect(read).toMatchObject({ ok: true, events: [{ seq: 1, timestamp: e.timestamp, data: e.data }] });
+    // a timestamp with a control character is refused (the entry header ends the timestamp with one)
+    await expect(a.log.append([{ ...alert(2), timestamp: 'x\x1fy' }])).rejects.toThrow(/control character/);
   });
 
   it('refuses append before start and after close, and close is idempotent', async () => {

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventLogUnavailableError } from '../../src/server/errors.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 
 /** These tests run their own redis-server (never the shared one); they need the binary. */
 function hasRedisServer(): boolean {
@@ -100,6 +101,36 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
     expect(a.log.epoch).toBe(epoch);
     expect(a.rec.seqs()).toEqual([1, 2]);
     expect(a.rec.resets).toEqual([]);
+  });
+
+  it('a batch whose reply was lost with its connection is retried once the connection is back, and appended once', async () => {
+    const redis = new PrivateRedis();
+    servers.push(redis);
+    await redis.start();
+    const proxy = new TcpProxy(redis.port);
+    await proxy.start();
+    try {
+      const a = await open(`redis://127.0.0.1:${proxy.port}`);
+      await a.log.append([alert(1)]);
+      await waitFor(() => a.rec.events.length === 1);
+      // Redis runs the script, its reply never arrives, and the connection drops: outcome unknown to the log.
+      proxy.dropReplies(true);
+      const appending = a.log.append([alert(2), alert(3), { ...alert(4), id: 'mine' }]);
+      const admin = await testClient(redis.url);
+      await waitFor(async () => Number(await admin.hGet('{outage}:log', 'seq')) === 4, 2000);
+      proxy.cutAll();
+      proxy.dropReplies(false);
+      // The retry (same batch token) appends nothing more and answers with the seqs of the first attempt.
+      expect(await appending).toEqual([{ seq: 2, duplicate: true }, { seq: 3, duplicate: true }, { seq: 4, duplicate: true }]);
+      await waitFor(() => a.rec.events.length === 4);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(a.rec.seqs()).toEqual([1, 2, 3, 4]);
+      expect(await admin.xLen('{outage}:events')).toBe(4);
+      expect(a.rec.resets).toEqual([]);
+      admin.destroy();
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('when Redis hangs: outcome unknown, degraded, and a retry with the same id appends exactly once', async () => {

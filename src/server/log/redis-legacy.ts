@@ -22,6 +22,9 @@ function serializable(v: unknown): boolean {
   }
 }
 
+/** C0 controls and DEL: never in a timestamp (the Redis log's entry header ends it with one). */
+export const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -49,7 +52,7 @@ export function parseLegacyMessage(raw: string, ownMark?: string): LegacyParse {
   }
   const parsed = EVENT_DATA_SCHEMAS[type].safeParse(data);
   if (!parsed.success) return { ok: false, reason: `${type} data: ${formatIssues(parsed.error)}` };
-  if (timestamp !== undefined && typeof timestamp !== 'string') {
+  if (timestamp !== undefined && (typeof timestamp !== 'string' || CONTROL_CHARS.test(timestamp))) {
     return { ok: false, reason: 'timestamp must be an ISO-8601 string' };
   }
   if (!serializable(data)) return { ok: false, reason: `${type} data cannot be serialised (too deeply nested)` };

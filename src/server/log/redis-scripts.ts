@@ -5,12 +5,16 @@
  * Keys (prefix `P`, all in one hash slot through the hash tag `{P}`, so they live on one shard
  * of a Redis Cluster):
  * - `{P}:log`     hash `{epoch, seq}`: the log's name and its last sequence number;
- * - `{P}:events`  stream; entry id `${seq}-0` (stream id == seq, so `XRANGE` seeks by seq),
- *                 fields `ep` epoch, `ty` type, `tp` topic, `ts` timestamp, `d` JSON data,
- *                 `t` Redis time (ms) of the append, `id` the event id;
- * - `{P}:ids:<n>` hash id → `"<epoch> <seq>"` of the events appended in time bucket `n` (buckets of
- *                 `idTtl` ms; an append checks the current and the previous bucket, so an id is
- *                 remembered between one and two `idTtl`); each expires two `idTtl` after its last write.
+ * - `{P}:events`  stream; entry id `${seq}-0` (stream id == seq, so `XRANGE` seeks by seq), two fields
+ *                 (few strings per entry: appends and reads cost per string):
+ *                 `h` the header `"<t> <epoch> <flags><type>\x1f<topic>\x1f<timestamp>\x1f<id>"` (`t` the
+ *                 Redis time in ms of the append, `flags` two characters, the id last: it may hold
+ *                 any character; the timestamp never holds a control character), `d` the JSON data;
+ * - `{P}:ids:<n>` hash id → `"<epoch> <seq>"` of the events appended in time bucket `n` with an id of the
+ *                 publisher's (buckets of `idTtl` ms; an append checks the current and the previous bucket,
+ *                 so an id is remembered between one and two `idTtl`), and batch token → `"<epoch> <results>"`
+ *                 of each script call (its events without such an id are protected from a retry by it);
+ *                 each bucket expires two `idTtl` after its last write.
  *
  * The scripts that write are Redis 7 "shebang" scripts without the `allow-oom` flag: Redis refuses
  * them *before* they run when it is out of memory (`maxmemory` + `noeviction`) or a read-only
@@ -40,7 +44,7 @@ local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 local function idOf(entry)
   local f = entry[2]
   for i = 1, #f, 2 do
-    if f[i] == 'id' then return f[i + 1] end
+    if f[i] == 'h' then return string.match(f[i + 1], '^%d+ %S+ ..[^\\31]*\\31[^\\31]*\\31[^\\31]*\\31(.*)$') or false end
   end
   return false
 end
@@ -73,12 +77,26 @@ redis.call('HSET', KEYS[1], 'epoch', ARGV[2], 'seq', 0)
 return ARGV[2]
 `;
 
+/** Lua: the Redis time (ms) of entry `e` (from its header). */
+const ENTRY_TIME = `
+local function entryTime(entry)
+  local f = entry[2]
+  for i = 1, #f, 2 do
+    if f[i] == 'h' then return tonumber(string.match(f[i + 1], '^(%d+)')) or 0 end
+  end
+  return 0
+end
+`;
+
 /**
  * Appends a batch. KEYS: log, events, ids (this time bucket's), ids (the previous bucket's).
- * ARGV: candidateEpoch, storeSize, storeMs, idTtlMs, channel ('' = no bridge), then per event
- * 6 values: type, topic, timestamp, dataJson, id, bridge ('1': also PUBLISH it on the channel in the
- * SIGMAX 2.0 format `{"topic","message":{"type","data","timestamp"}}`, marked `"sigmax_ws":1`; the
- * type, topic and timestamp of a bridged event need no JSON escaping: the caller checks it).
+ * ARGV: candidateEpoch, storeSize, storeMs, idTtlMs, channel ('' = no bridge), token (unique per batch: a
+ * retry of the same call with the same token appends nothing), then per event 2 values:
+ * - meta `<b><k><type>\x1f<topic>\x1f<timestamp>\x1f<id>`: `b` is `b` to also PUBLISH the event on the channel in
+ *   the SIGMAX 2.0 format `{"topic","message":{"type","data","timestamp"}}`, marked `"sigmax_ws":1` (the type,
+ *   topic and timestamp of a bridged event need no JSON escaping: the caller checks it), `-` not to; `k` is `k`
+ *   for an id of the publisher's (appended once: checked and remembered), `-` for one of the log's own;
+ * - the JSON data.
  * Returns `{epoch, r1, r2, …}`: `r` > 0 the new seq; `-seq` a duplicate id (seq in this epoch, or 0).
  *
  * Trimming: by size with `XTRIM MAXLEN ~ storeSize` once per batch; by time, expired entries are removed from the head
@@ -86,6 +104,39 @@ return ARGV[2]
  */
 export const APPEND_SCRIPT = `#!lua
 ${ENSURE_EPOCH}
+local function known(key)
+  local prev = redis.call('HGET', KEYS[3], key) or redis.call('HGET', KEYS[4], key)
+  if not prev then return nil end
+  local pe, rest = string.match(prev, '^(%S+) (.*)$')
+  return pe == epoch, rest
+end
+local function idOf(meta)
+  return string.match(meta, '^..[^\\31]*\\31[^\\31]*\\31[^\\31]*\\31(.*)$')
+end
+local same, range = known(ARGV[6])
+if same ~= nil then
+  -- This batch was applied before (a retry after a lost reply): nothing is appended again. The seqs it
+  -- appended were first..last in event order; an event with a publisher id has its own record.
+  local out = {epoch}
+  local nextSeq = tonumber(string.match(range, '^(%d+)'))
+  for b = 7, #ARGV - 1, 2 do
+    local r = 0
+    if same then
+      if string.byte(ARGV[b], 2) == 107 then
+        local s, ps = known(idOf(ARGV[b]))
+        if s then
+          r = -tonumber(ps)
+          if -r == nextSeq then nextSeq = nextSeq + 1 end
+        end
+      else
+        r = -nextSeq
+        nextSeq = nextSeq + 1
+      end
+    end
+    out[#out + 1] = r
+  end
+  return out
+end
 local seq = tonumber(redis.call('HGET', KEYS[1], 'seq'))
 local top = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
 if top[1] then
@@ -94,41 +145,42 @@ if top[1] then
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local nowText = string.format('%d', now)
+local head = string.format('%d', now) .. ' ' .. epoch .. ' '
+local first = seq + 1
 local out = {epoch}
-local n = (#ARGV - 5) / 6
-for i = 0, n - 1 do
-  local b = 5 + i * 6
-  local id = ARGV[b + 5]
-  local prev = redis.call('HGET', KEYS[3], id) or redis.call('HGET', KEYS[4], id)
-  if prev then
-    local pe, ps = string.match(prev, '^(%S+) (%d+)$')
-    if pe == epoch then out[#out + 1] = -tonumber(ps) else out[#out + 1] = 0 end
-  else
-    seq = seq + 1
-    redis.call('XADD', KEYS[2], string.format('%d-0', seq),
-      'ep', epoch, 'ty', ARGV[b + 1], 'tp', ARGV[b + 2], 'ts', ARGV[b + 3], 'd', ARGV[b + 4], 't', nowText, 'id', ARGV[b + 5])
-    redis.call('HSET', KEYS[3], id, epoch .. ' ' .. seq)
-    if ARGV[5] ~= '' and ARGV[b + 6] == '1' then
-      redis.call('PUBLISH', ARGV[5], '{"topic":"' .. ARGV[b + 2] .. '","message":{"type":"' .. ARGV[b + 1] .. '","data":' .. ARGV[b + 4] ..
-        ',"timestamp":"' .. ARGV[b + 3] .. '"},"sigmax_ws":1}')
+for b = 7, #ARGV - 1, 2 do
+  local meta = ARGV[b]
+  local keyed = string.byte(meta, 2) == 107
+  local r = nil
+  if keyed then
+    local id = idOf(meta)
+    local s, ps = known(id)
+    if s ~= nil then
+      if s then r = -tonumber(ps) else r = 0 end
+    else
+      redis.call('HSET', KEYS[3], id, epoch .. ' ' .. (seq + 1))
     end
-    out[#out + 1] = seq
   end
+  if not r then
+    seq = seq + 1
+    r = seq
+    redis.call('XADD', KEYS[2], string.format('%d-0', seq), 'h', head .. meta, 'd', ARGV[b + 1])
+    if ARGV[5] ~= '' and string.byte(meta, 1) == 98 then
+      local ty, tp, ts = string.match(meta, '^..([^\\31]*)\\31([^\\31]*)\\31([^\\31]*)\\31')
+      redis.call('PUBLISH', ARGV[5], '{"topic":"' .. tp .. '","message":{"type":"' .. ty .. '","data":' .. ARGV[b + 1] ..
+        ',"timestamp":"' .. ts .. '"},"sigmax_ws":1}')
+    end
+  end
+  out[#out + 1] = r
 end
 redis.call('HSET', KEYS[1], 'seq', seq)
+redis.call('HSET', KEYS[3], ARGV[6], epoch .. ' ' .. first .. ' ' .. seq)
 redis.call('PEXPIRE', KEYS[3], 2 * tonumber(ARGV[4]))
 redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', ARGV[2])
 local cutoff = now - tonumber(ARGV[3])
-local head = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
-local function entryTime(entry)
-  local f = entry[2]
-  for i = 1, #f, 2 do
-    if f[i] == 't' then return tonumber(f[i + 1]) end
-  end
-  return 0
-end
-if head[1] and entryTime(head[1]) < cutoff then
+${ENTRY_TIME}
+local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+if oldest[1] and entryTime(oldest[1]) < cutoff then
   local batch = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 100)
   local lastExpired = nil
   for _, e in ipairs(batch) do
@@ -160,11 +212,8 @@ if after + 1 < last - tonumber(ARGV[4]) + 1 then return {'history_expired'} end
 local first = string.format('%d-0', after + 1)
 local entries = redis.call('XRANGE', KEYS[2], first, '+', 'COUNT', ARGV[3])
 if not entries[1] or entries[1][1] ~= first then return {'history_expired'} end
-local f = entries[1][2]
-local t = 0
-for i = 1, #f, 2 do
-  if f[i] == 't' then t = tonumber(f[i + 1]) end
-end
+${ENTRY_TIME}
+local t = entryTime(entries[1])
 local now = redis.call('TIME')
 local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 if t < ms - tonumber(ARGV[5]) then return {'history_expired'} end

@@ -39,9 +39,11 @@ export interface StoreOptions {
 export interface StoreEvent {
   type: string;
   topic: string;
+  /** Never holds a control character (checked by the log). */
   timestamp: string;
   json: string;
-  id: string;
+  /** The publisher's idempotency id; absent: the log names the event itself (the batch's token protects its retry). */
+  id: string | undefined;
   /** Publish it on the broadcast channel too (false for what came from there). */
   bridge: boolean;
 }
@@ -109,15 +111,20 @@ export class RedisLogStore {
     return runScript<string>(client, this.#scripts.rotate, [this.keys.log, this.keys.events], [seen, randomUUID()], this.#o.timeout);
   }
 
-  /** Appends a batch atomically; per event, its new seq (> 0) or `-seq` / 0 for an id already appended. */
-  async append(client: CommandSender, events: readonly StoreEvent[]): Promise<number[]> {
+  /**
+   * Appends a batch atomically; per event, its new seq (> 0) or `-seq` / 0 for an id already appended.
+   * `token` names the batch: sent again (a retry after a lost reply), it appends nothing and answers as before.
+   */
+  async append(client: CommandSender, events: readonly StoreEvent[], token: string): Promise<number[]> {
     const bucket = Math.floor(Date.now() / Number(this.#idTtl));
     const keys = [this.keys.log, this.keys.events, `${this.keys.id}${bucket}`, `${this.keys.id}${bucket - 1}`];
-    const args = [randomUUID(), this.#storeSize, this.#storeMs, this.#idTtl, this.#o.bridge ? this.keys.channel : ''];
-    for (const e of events) {
+    const args = [randomUUID(), this.#storeSize, this.#storeMs, this.#idTtl, this.#o.bridge ? this.keys.channel : '', token];
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
       // The script builds the bridged message by concatenation: only for strings JSON needs not escape.
       const bridge = this.#o.bridge && e.bridge && PLAIN.test(e.timestamp) && PLAIN.test(e.type) && PLAIN.test(e.topic);
-      args.push(e.type, e.topic, e.timestamp, e.json, e.id, bridge ? '1' : '');
+      const id = e.id ?? `${token}.${i}`;
+      args.push(`${bridge ? 'b' : '-'}${e.id === undefined ? '-' : 'k'}${e.type}\x1f${e.topic}\x1f${e.timestamp}\x1f${id}`, e.json);
     }
     const reply = await runScript<[string, ...number[]]>(client, this.#scripts.append, keys, args, this.#o.timeout);
     return reply.slice(1).map(Number);

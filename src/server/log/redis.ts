@@ -23,13 +23,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ErrorReply } from 'redis';
 import { EVENT_TOPIC } from '../../protocol/index.js';
-import { EventLogUnavailableError } from '../errors.js';
+import { EventLogUnavailableError, InvalidEventError } from '../errors.js';
 import { serialise } from '../publish.js';
 import type { AppendResult, EventLog, HistoryRead, NewEvent, SequencedEvent } from './types.js';
 import { RedisConnections, SILENT, type LogSink } from './redis-connections.js';
 import { BRIDGE_MARK, BRIDGE_SUFFIX, RedisLogStore, type StoreEvent } from './redis-store.js';
 import { RedisTimeoutError, withTimeout } from './redis-scripts.js';
-import { parseLegacyMessage } from './redis-legacy.js';
+import { CONTROL_CHARS, parseLegacyMessage } from './redis-legacy.js';
 import { parseEntries, type RawEntry } from './redis-entries.js';
 
 /** Why live delivery lost continuity (see {@link RedisEventLogOptions.onReset}). */
@@ -196,14 +196,11 @@ export class RedisEventLog implements EventLog {
     if (this.#mode === 'new') return Promise.reject(new Error('RedisEventLog.start() has not been called'));
     let prepared: StoreEvent[];
     try {
-      prepared = events.map((e) => ({
-        type: e.type,
-        topic: EVENT_TOPIC[e.type],
-        timestamp: e.timestamp,
-        json: e.json ?? serialise(e.type, e.data),
-        id: e.id ?? randomUUID(),
-        bridge: true,
-      }));
+      prepared = events.map((e) => {
+        // The stream entry's header ends the timestamp with a control character.
+        if (CONTROL_CHARS.test(e.timestamp)) throw new InvalidEventError(`${e.type} timestamp holds a control character`);
+        return { type: e.type, topic: EVENT_TOPIC[e.type], timestamp: e.timestamp, json: e.json ?? serialise(e.type, e.data), id: e.id, bridge: true };
+      });
     } catch (err) {
       return Promise.reject(err);
     }
@@ -299,16 +296,17 @@ export class RedisEventLog implements EventLog {
   }
 
   /**
-   * One script call; when the connection drops under it, one retry once it is back (the same ids:
-   * if the first attempt was applied, the retry finds them and appends nothing).
+   * One script call; when the connection drops under it, one retry once it is back (the same batch
+   * token and ids: if the first attempt was applied, the retry finds them and appends nothing).
    */
   async #appendOnce(events: StoreEvent[]): Promise<number[]> {
+    const token = randomUUID();
     try {
-      return await this.#store.append(this.#conn.cmd, events);
+      return await this.#store.append(this.#conn.cmd, events, token);
     } catch (err) {
       if (this.#closed || certainlyNotRun(err) || err instanceof RedisTimeoutError) throw err;
       if (!(await this.#conn.whenCmdReady(this.#timeout))) throw err;
-      return await this.#store.append(this.#conn.cmd, events);
+      return await this.#store.append(this.#conn.cmd, events, token);
     }
   }
 
