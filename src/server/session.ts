@@ -44,6 +44,12 @@ export const FLOOD_FACTOR = 10;
 /** Keeps echoed client input short. */
 const clip = (s: string, max = 200) => (s.length > max ? `${s.slice(0, max)}…` : s);
 
+/** The `request_id` of a text message that is refused unread (rate limit, size), when it is JSON and has one. */
+function requestIdOf(buf: Buffer): string | undefined {
+  const d = decodeJson(buf.toString('utf8'));
+  return d.ok ? readRequestId(d.value) : undefined;
+}
+
 export class Session implements Subscriber {
   state: SessionState = 'open';
   topics: Set<string> | null = null;
@@ -108,7 +114,9 @@ export class Session implements Subscriber {
     const { options } = this.ctx;
     const buf = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
     if (buf.length > options.maxMessageSize) {
-      this.fail(ErrorCode.MESSAGE_TOO_LARGE, CloseCode.MESSAGE_TOO_BIG, `Message of ${buf.length} bytes exceeds the limit of ${options.maxMessageSize} bytes`);
+      // Its request_id is echoed, so the caller's request fails with the reason (the transport caps it at 2 × the limit).
+      const message = `Message of ${buf.length} bytes exceeds the limit of ${options.maxMessageSize} bytes`;
+      this.fail(ErrorCode.MESSAGE_TOO_LARGE, CloseCode.MESSAGE_TOO_BIG, message, false, isBinary ? undefined : requestIdOf(buf));
       return;
     }
     if (!takeToken(this, options.rateLimit, options.rateLimitBurst, now)) {
@@ -151,11 +159,7 @@ export class Session implements Subscriber {
       this.fail(ErrorCode.RATE_LIMITED, CloseCode.POLICY_VIOLATION, `Closed: more than ${FLOOD_FACTOR * rateLimitBurst} messages over the rate limit within one second`);
       return;
     }
-    let rid: string | undefined;
-    if (!isBinary) {
-      const d = decodeJson(buf.toString('utf8'));
-      if (d.ok) rid = readRequestId(d.value);
-    }
+    const rid = isBinary ? undefined : requestIdOf(buf);
     const retryAfterMs = Math.max(1, Math.ceil(((1 - this.tokens) / rateLimit) * 1000));
     this.error(ErrorCode.RATE_LIMITED, `Rate limit exceeded (${rateLimit} messages/s, burst ${rateLimitBurst}); retry in ${retryAfterMs} ms`, rid, {
       retry_after_ms: retryAfterMs,
@@ -328,7 +332,7 @@ export class Session implements Subscriber {
    * Sends `error` with `code`, then closes with `closeCode`; terminates if the close does not complete soon
    * (`drain`: not while the peer still reads its backlog).
    */
-  fail(code: string, closeCode: number, message: string, drain = false): void {
+  fail(code: string, closeCode: number, message: string, drain = false, rid?: string): void {
     if (this.state !== 'open') return;
     const socket = this.socket;
     // The events it holds go out before the error, except when closing over a backlog (`drain`: it resumes them).
@@ -337,7 +341,9 @@ export class Session implements Subscriber {
       if (this.state !== 'open') return; // that write closed it as a slow consumer
     }
     if (socket.readyState === OPEN) {
-      socket.send(JSON.stringify({ type: 'error', data: { error: message, code }, timestamp: new Date().toISOString(), connection_id: this.id }), TEXT);
+      const frame: Record<string, unknown> = { type: 'error', data: { error: message, code }, timestamp: new Date().toISOString(), connection_id: this.id };
+      if (rid !== undefined && !this.ctx.options.partAOnly) frame.request_id = rid;
+      socket.send(JSON.stringify(frame), TEXT);
       this.ctx.counters.messagesSent++;
     }
     this.state = 'closing';

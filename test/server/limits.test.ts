@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Socket } from 'node:net';
+import { SigmaxWebSocketClient, ServerError } from '../../src/index.js';
 import { connect, open, startServer, waitUntil } from './helpers.js';
 
 describe('connection limits and admission', () => {
@@ -50,6 +51,36 @@ describe('per-connection limits', () => {
     c.send({ type: 'ping', pad: 'x'.repeat(1500) });
     expect((await c.next('error')).data.code).toBe('MESSAGE_TOO_LARGE');
     expect((await c.closed).code).toBe(1009);
+  });
+
+  it('MESSAGE_TOO_LARGE echoes the request_id of the refused message, so the caller learns why', async () => {
+    const server = await startServer({ maxMessageSize: 1024 });
+    const c = await connect(server);
+    c.send({ type: 'command', data: { command: 'get_status', pad: 'x'.repeat(1500) }, request_id: 'big-1' });
+    const e = await c.next('error');
+    expect(e.data.code).toBe('MESSAGE_TOO_LARGE');
+    expect(e.request_id).toBe('big-1');
+    expect((await c.closed).code).toBe(1009);
+  });
+
+  it('SDK: a command too large for the server rejects with ServerError MESSAGE_TOO_LARGE, then the client reconnects', async () => {
+    const server = await startServer({ maxMessageSize: 1024 });
+    const client = new SigmaxWebSocketClient({ url: server.url, commandTimeout: 10_000, pingInterval: 0, minReconnectDelay: 50 });
+    client.on('error', () => {});
+    const states: string[] = [];
+    client.on('state', (s) => void states.push(s.to));
+    try {
+      await client.connect();
+      const t0 = performance.now();
+      const err = await client.command('get_status', { pad: 'x'.repeat(1500) }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ServerError);
+      expect(err).toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+      expect(performance.now() - t0).toBeLessThan(2000);
+      await waitUntil(() => states.includes('reconnecting') && client.state === 'open', 5000, 'the client to reconnect');
+      expect(await client.command('get_status')).toMatchObject({ running: true });
+    } finally {
+      client.disconnect();
+    }
   });
 
   it('a message far over the limit is cut by the transport with 1009', async () => {
