@@ -11,6 +11,8 @@ export class TcpProxy {
   #blackholed = false;
   #dropReplies = false;
   readonly #pairs = new Set<[Socket, Socket]>();
+  /** Connections whose bytes are discarded (see `freeze()`). */
+  readonly #frozen = new WeakSet<Socket>();
   /** Connections accepted since start. */
   accepted = 0;
 
@@ -49,6 +51,14 @@ export class TcpProxy {
   /** While on, bytes from the target back to the clients are discarded (requests still reach it): replies get lost. */
   dropReplies(on: boolean): void {
     this.#dropReplies = on;
+  }
+
+  /**
+   * The connections open now go silent for good (bytes both ways discarded, sockets left open), while new ones are
+   * forwarded: a host that vanished without a reset, e.g. the old primary after a failover to the same address.
+   */
+  freeze(): void {
+    for (const [a] of this.#pairs) this.#frozen.add(a);
   }
 
   /** Destroys every proxied connection on both sides. */
@@ -91,7 +101,7 @@ export class TcpProxy {
     this.#pairs.add(pair);
     const forward = (from: Socket, to: Socket, replies: boolean): void => {
       from.on('data', (chunk: Buffer) => {
-        if (!this.#blackholed && !(replies && this.#dropReplies) && !to.destroyed) to.write(chunk);
+        if (!this.#blackholed && !this.#frozen.has(client) && !(replies && this.#dropReplies) && !to.destroyed) to.write(chunk);
       });
     };
     forward(client, upstream, false);

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { RedisEventLog } from '../../src/server/log/redis.js';
+import { ClientClosedError, ClientOfflineError, DisconnectsClientError, ErrorReply, SocketClosedUnexpectedlyError } from 'redis';
+import { RedisEventLog, certainlyNotRun } from '../../src/server/log/redis.js';
 import type { NewEvent } from '../../src/server/log/types.js';
 import { PrivateRedis, Recorder, certainRefusal, memoryLogger, testClient, waitFor } from './helpers.js';
 import { execFileSync } from 'node:child_process';
@@ -24,6 +25,20 @@ const canRun = hasRedisServer();
 
 const alert = (n: number): NewEvent => ({ type: 'alert', data: { message: `m${n}`, n }, timestamp: new Date().toISOString() });
 const ns = (r: Recorder) => r.events.map((e) => (e.data as { n: number }).n);
+
+describe('what an append error says about its outcome', () => {
+  it('an error node-redis raises before sending (client offline or closed) or a Redis error reply: certainly not run', () => {
+    expect(certainlyNotRun(new ClientOfflineError())).toBe(true);
+    expect(certainlyNotRun(new ClientClosedError())).toBe(true);
+    expect(certainlyNotRun(new ErrorReply('OOM command not allowed'))).toBe(true);
+  });
+
+  it('a connection lost or dropped with the command in flight, or no answer: unknown', () => {
+    expect(certainlyNotRun(new DisconnectsClientError())).toBe(false);
+    expect(certainlyNotRun(new SocketClosedUnexpectedlyError())).toBe(false);
+    expect(certainlyNotRun(new Error('Socket closed unexpectedly'))).toBe(false);
+  });
+});
 
 describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
   const servers: PrivateRedis[] = [];
@@ -131,6 +146,67 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  it('leaves connections that went silent for good (failover to the same address): degraded, then on the new Redis', async () => {
+    const old = new PrivateRedis();
+    const next = new PrivateRedis();
+    servers.push(old, next);
+    await Promise.all([old.start(), next.start()]);
+    const proxy = new TcpProxy(old.port);
+    await proxy.start();
+    try {
+      const a = await open(`redis://127.0.0.1:${proxy.port}`, 500);
+      await a.log.append([alert(1)]);
+      await waitFor(() => a.rec.events.length === 1);
+      const epoch = a.log.epoch;
+      proxy.setTarget(next.port);
+      proxy.freeze(); // no reset, no reply: TCP alone would wait for minutes
+      const failing = a.log.append([alert(2)]).then(
+        () => 'appended',
+        (e: unknown) => (e as EventLogUnavailableError).outcome,
+      );
+      await waitFor(() => !a.log.status().connected, 3000);
+      expect(await failing).toBe('unknown');
+      // within a bound of the command timeout, the log drops those connections and reaches the new Redis
+      await waitFor(() => a.log.status().connected && a.log.epoch !== epoch, 8000);
+      expect(a.rec.resets).toEqual([{ epoch: a.log.epoch, reason: 'epoch_changed' }]);
+      expect(await a.log.append([alert(3)])).toEqual([{ seq: 1, duplicate: false }]);
+      await waitFor(() => a.rec.events.length === 2);
+      expect(a.rec.events.map((e) => [e.seq, (e.data as { n: number }).n])).toEqual([[1, 1], [1, 3]]);
+      // the legacy feed is subscribed again on the new connections
+      const admin = await testClient(next.url);
+      await admin.publish('outage:broadcast', JSON.stringify({ topic: 'alerts', message: { type: 'alert', data: { message: 'legacy', n: 4 }, timestamp: new Date().toISOString() } }));
+      admin.destroy();
+      await waitFor(() => a.rec.events.length === 3);
+      expect(a.rec.events[2]).toMatchObject({ seq: 2, data: { n: 4 } });
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a hang longer than the bound: the connections are replaced meanwhile, and Redis is the same log when it answers', async () => {
+    const redis = new PrivateRedis();
+    servers.push(redis);
+    await redis.start();
+    const a = await open(redis.url, 300);
+    await a.log.append([alert(1)]);
+    await waitFor(() => a.rec.events.length === 1);
+    const epoch = a.log.epoch;
+    redis.pause();
+    const err = await a.log.append([{ ...alert(2), id: 'two' }]).catch((e: unknown) => e);
+    expect(err).toMatchObject({ outcome: 'unknown' });
+    // replaced after 1000 + 2 × 300 ms without a reply; the new connections wait for Redis too
+    await waitFor(() => a.mem.lines.some((l) => /no reply for 1600 ms/.test(l.message)), 4000, 'the connections to be replaced');
+    expect(await a.log.append([alert(9)]).catch((e: unknown) => e)).toMatchObject({ outcome: 'not_appended' });
+    redis.resume();
+    await waitFor(() => a.log.status().connected, 5000, 'the log to recover');
+    expect(await a.log.append([{ ...alert(2), id: 'two' }])).toEqual([{ seq: 2, duplicate: true }]);
+    await a.log.append([alert(3)]);
+    await waitFor(() => a.rec.events.length === 3);
+    expect(a.rec.events.map((e) => [e.seq, (e.data as { n: number }).n])).toEqual([[1, 1], [2, 2], [3, 3]]);
+    expect(a.log.epoch).toBe(epoch);
+    expect(a.rec.resets).toEqual([]);
   });
 
   it('when Redis hangs: outcome unknown, degraded, and a retry with the same id appends exactly once', async () => {

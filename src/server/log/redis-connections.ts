@@ -1,8 +1,9 @@
 /**
  * The three Redis connections of the event log and their health:
  * `cmd` (scripts, reads), `reader` (the blocking `XREAD` loop) and `sub` (the legacy
- * pub/sub feed). Each reconnects by itself with capped, jittered backoff; every
- * `'error'` is handled here, so none is ever unhandled.
+ * pub/sub feed). Each reconnects by itself with capped, jittered backoff when its socket
+ * fails; `replace()` starts all three afresh when Redis stopped answering on them without
+ * the socket failing. Every `'error'` is handled here, so none is ever unhandled.
  */
 import { createClient } from 'redis';
 
@@ -37,26 +38,81 @@ export interface ConnectionOptions {
   logger: LogSink;
 }
 
+type Name = 'cmd' | 'reader' | 'sub';
+
 export class RedisConnections {
-  readonly cmd: RedisClient;
-  readonly reader: RedisClient;
-  /** Keeps an offline queue so its subscription is sent once it connects. */
-  readonly sub: RedisClient;
+  readonly #options: ConnectionOptions;
+  readonly #clients: Record<Name, RedisClient>;
+  /** The legacy feed's subscription, made again on every new `sub` connection. */
+  #subscription: { channel: string; listener: (message: string) => void } | undefined;
   readonly #logger: LogSink;
   readonly #waiters = new Set<() => void>();
   #down = false;
   #closed = false;
 
   constructor(options: ConnectionOptions) {
-    const { url, reconnectMaxDelay, connectTimeout } = options;
+    this.#options = options;
     this.#logger = options.logger;
-    this.cmd = makeClient(url, reconnectMaxDelay, connectTimeout, false);
-    this.reader = makeClient(url, reconnectMaxDelay, connectTimeout, false);
-    this.sub = makeClient(url, reconnectMaxDelay, connectTimeout, true);
-    for (const [name, client] of [['cmd', this.cmd], ['reader', this.reader], ['sub', this.sub]] as const) {
-      client.on('error', (err: unknown) => this.#onError(name, err));
-      client.on('ready', () => this.#onReady());
+    this.#clients = { cmd: this.#make('cmd'), reader: this.#make('reader'), sub: this.#make('sub') };
+  }
+
+  /** Scripts and reads. */
+  get cmd(): RedisClient {
+    return this.#clients.cmd;
+  }
+
+  /** The blocking `XREAD` loop. */
+  get reader(): RedisClient {
+    return this.#clients.reader;
+  }
+
+  /** The legacy pub/sub feed; it keeps an offline queue so its subscription is sent once it connects. */
+  get sub(): RedisClient {
+    return this.#clients.sub;
+  }
+
+  #make(name: Name): RedisClient {
+    const { url, reconnectMaxDelay, connectTimeout } = this.#options;
+    const client = makeClient(url, reconnectMaxDelay, connectTimeout, name === 'sub');
+    // Events of a connection that was replaced (see `replace()`) are ignored.
+    client.on('error', (err: unknown) => client === this.#clients?.[name] && this.#onError(name, err));
+    client.on('ready', () => client === this.#clients?.[name] && this.#onReady());
+    return client;
+  }
+
+  /** Subscribes `listener` to `channel` on `sub`, and again on each connection that replaces it. */
+  subscribe(channel: string, listener: (message: string) => void): Promise<void> {
+    this.#subscription = { channel, listener };
+    return this.sub.subscribe(channel, listener);
+  }
+
+  /**
+   * Replaces the three connections by new ones, for when Redis stopped answering on them and TCP has not noticed
+   * (a host gone without a reset: its replies would never come). Commands waiting on the old ones reject with
+   * `DisconnectsClientError` (outcome unknown: they were sent).
+   */
+  replace(why: string): void {
+    if (this.#closed) return;
+    if (!this.#down) {
+      this.#down = true;
+      this.#logger.warn(`Redis connection lost (${why}); reconnecting`);
     }
+    for (const name of ['cmd', 'reader', 'sub'] as const) {
+      const old = this.#clients[name];
+      const client = this.#make(name);
+      this.#clients[name] = client;
+      old.destroy();
+      client.connect().catch(() => {
+        /* reported through 'error'; a close() during connect also lands here */
+      });
+      const sub = this.#subscription;
+      if (name === 'sub' && sub) {
+        client.subscribe(sub.channel, sub.listener).catch((err: unknown) => {
+          if (!this.#closed) this.#logger.warn(`Redis: subscribing to ${sub.channel} failed: ${String(err)}`);
+        });
+      }
+    }
+    for (const wake of [...this.#waiters]) wake();
   }
 
   /** Whether the command and reader connections are both ready. */
@@ -69,7 +125,7 @@ export class RedisConnections {
    * at the first connection error or after `timeoutMs` (they keep retrying in the background).
    */
   connect(timeoutMs: number): Promise<boolean> {
-    for (const client of [this.cmd, this.reader, this.sub]) {
+    for (const client of Object.values(this.#clients)) {
       client.connect().catch(() => {
         /* reported through 'error'; a close() during connect also lands here */
       });
@@ -142,7 +198,7 @@ export class RedisConnections {
       await Promise.race([cmd.close().catch(() => {}), new Promise((r) => (timer = setTimeout(r, 1000)))]);
       clearTimeout(timer);
     }
-    for (const client of [cmd, this.reader, this.sub]) client.destroy();
+    for (const client of Object.values(this.#clients)) client.destroy();
   }
 
   #onReady(): void {

@@ -21,7 +21,7 @@
  * Keys and scripts: `redis-scripts.ts`; connections: `redis-connections.ts`.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { ErrorReply } from 'redis';
+import { ClientClosedError, ClientOfflineError, ErrorReply } from 'redis';
 import { EVENT_TOPIC } from '../../protocol/index.js';
 import { EventLogUnavailableError, InvalidEventError } from '../errors.js';
 import { serialise } from '../publish.js';
@@ -72,6 +72,8 @@ export interface RedisEventLogOptions {
 /** Entries per `XREAD`; the block timeout bounds how late an epoch change is noticed. */
 const READ_COUNT = 1000;
 const READ_BLOCK_MS = 1000;
+/** A blocking read overdue by this many command timeouts: the connections are replaced. */
+const REPLACE_AFTER = 2;
 /** Most events per append script call; script calls in flight at once. */
 const MAX_BATCH = 500;
 const MAX_IN_FLIGHT = 2;
@@ -84,11 +86,12 @@ interface PendingCall {
   reject(err: unknown): void;
 }
 
-/** Whether Redis certainly did not run the command (it answered with an error, or it was never sent). */
-function certainlyNotRun(err: unknown): boolean {
-  if (err instanceof ErrorReply) return true;
-  const name = (err as { name?: string } | null)?.name;
-  return name === 'ClientOfflineError' || name === 'ClientClosedError';
+/**
+ * Whether Redis certainly did not run the command: it answered with an error, or node-redis refused to send it
+ * (the client offline or closed). (Their `name` is plain `Error`: only `instanceof` tells them.)
+ */
+export function certainlyNotRun(err: unknown): boolean {
+  return err instanceof ErrorReply || err instanceof ClientOfflineError || err instanceof ClientClosedError;
 }
 
 /**
@@ -172,7 +175,7 @@ export class RedisEventLog implements EventLog {
     this.#onEvent = onEvent;
     this.#mode = 'running';
     const up = await this.#conn.connect(this.#timeout);
-    const subscribed = this.#conn.sub
+    const subscribed = this.#conn
       .subscribe(this.#store.keys.channel, (message: string) => void this.#ingest(message))
       .catch((err: unknown) => {
         if (!this.#closed) this.#logger.warn(`Redis: subscribing to ${this.#store.keys.channel} failed: ${String(err)}`);
@@ -449,8 +452,15 @@ export class RedisEventLog implements EventLog {
   /** Delivers stream entries after `#lastSeq` until the epoch changes (then returns to resync). */
   async #readStream(): Promise<void> {
     while (!this.#closed) {
-      // A reply overdue by more than the command timeout means Redis hangs: report it in status().
-      const watchdog = setTimeout(() => (this.#stalled = true), READ_BLOCK_MS + this.#timeout / 2);
+      // A reply overdue by half the command timeout means Redis hangs: report it in status(). Overdue by
+      // REPLACE_AFTER command timeouts, the connections are replaced: a Redis gone without a reset (a failover to
+      // the same address) would otherwise keep them waiting until TCP gives up, many minutes later.
+      let replaceTimer: NodeJS.Timeout | undefined;
+      const watchdog = setTimeout(() => {
+        this.#stalled = true;
+        const after = READ_BLOCK_MS + REPLACE_AFTER * this.#timeout;
+        replaceTimer = setTimeout(() => this.#conn.replace(`no reply for ${after} ms`), (REPLACE_AFTER - 0.5) * this.#timeout);
+      }, READ_BLOCK_MS + this.#timeout / 2);
       let reply: [string, RawEntry[]][] | null;
       try {
         reply = await this.#conn.reader.sendCommand<[string, RawEntry[]][] | null>(
@@ -459,6 +469,7 @@ export class RedisEventLog implements EventLog {
         );
       } finally {
         clearTimeout(watchdog);
+        clearTimeout(replaceTimer);
         this.#stalled = false;
       }
       if (this.#closed) return;
