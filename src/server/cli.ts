@@ -108,7 +108,7 @@ async function main(): Promise<void> {
       new SigmaxServer(o); // checks the options once, before forking (throws ConfigError); never listens
       return runPrimary({ workers: parsed.workers, demo: o.demo ?? DEFAULTS.demo, drainTimeoutMs: o.shutdownTimeout ?? DEFAULTS.shutdownTimeout, logger: parsed.logger });
     }
-    server = cluster.isWorker ? createWorkerServer(parsed.options) : new SigmaxServer(parsed.options);
+    server = cluster.isWorker ? createWorkerServer(parsed.options, parsed.workers) : new SigmaxServer(parsed.options);
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     throw err;

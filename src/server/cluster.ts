@@ -90,10 +90,11 @@ export function aggregateStats(workers: WorkerStats[], configured: number): Clus
 
 /**
  * In a worker: a `SigmaxServer` whose `GET /api/ws/stats` answers for the whole cluster
- * (asked of the primary; its own stats alone if the primary does not answer in time),
+ * (asked of the primary; its own stats alone if the primary does not answer in time, with the
+ * `configured` number of workers, so that `workers` shows the answer covers one of them),
  * and which answers the primary's collection requests with its own stats.
  */
-export function createWorkerServer(options: SigmaxServerOptions): SigmaxServer {
+export function createWorkerServer(options: SigmaxServerOptions, configured: number): SigmaxServer {
   const id = cluster.worker?.id ?? 0;
   const own = (): WorkerStats => ({ ...server.stats(), worker: id, pid: process.pid });
   const pending = new Map<number, (body: ClusterStats) => void>();
@@ -102,7 +103,7 @@ export function createWorkerServer(options: SigmaxServerOptions): SigmaxServer {
   const httpStats = () =>
     new Promise<ClusterStats>((resolve) => {
       const rid = ++next;
-      const timer = setTimeout(() => done(aggregateStats([own()], 0)), COLLECT_TIMEOUT_MS * 2);
+      const timer = setTimeout(() => done(aggregateStats([own()], configured)), COLLECT_TIMEOUT_MS * 2);
       const done = (body: ClusterStats) => {
         clearTimeout(timer);
         pending.delete(rid);

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli, runCli, urlLine, type CliRun } from '../helpers/cli.js';
 import { REDIS_URL, deleteKeys, redisAvailability, testClient, uniquePrefix, waitFor, type TestClient } from './helpers.js';
 import { WsRecorder } from './ws-client.js';
+import { createWorkerServer } from '../../src/server/cluster.js';
 
 const redisUp = await redisAvailability();
 const TOKEN = 'cluster-test-token';
@@ -56,6 +57,21 @@ describe('--workers without Redis', () => {
     expect((await r.exited).code).toBe(2);
     expect(r.stderr()).toMatch(message);
     expect(r.stdout()).toBe('');
+  });
+});
+
+describe('a worker whose primary does not answer the stats request', () => {
+  it('serves its own stats, saying how many workers are configured (the list shows which ones it covers)', async () => {
+    const server = createWorkerServer({ port: 0, host: '127.0.0.1', demo: false, dashboard: false }, 3);
+    await server.listen();
+    try {
+      const { status, body } = await http(server.port, 'GET', '/api/ws/stats');
+      expect(status).toBe(200);
+      expect(body).toMatchObject({ workers_configured: 3, active_connections: 0 });
+      expect((body as { workers: unknown[] }).workers).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
   });
 });
 
