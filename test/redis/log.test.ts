@@ -410,6 +410,25 @@ describe.skipIf(!redisUp)('RedisEventLog on a real Redis', () => {
     await expect(a.log.append([{ ...alert(2), timestamp: 'x\x1fy' }])).rejects.toThrow(/control character/);
   });
 
+  it('history reads reuse the events this instance delivered (their frames are built once for every resuming session)', async () => {
+    prefix = uniquePrefix();
+    const a = await open();
+    await a.log.append([alert(1), alert(2), alert(3)]);
+    await waitFor(() => a.rec.events.length === 3);
+    const first = await a.log.readAfter(a.log.epoch, 0, 10);
+    const again = await a.log.readAfter(a.log.epoch, 1, 10);
+    if (!first.ok || !again.ok) throw new Error('history read failed');
+    expect(first.events.map((e) => e.seq)).toEqual([1, 2, 3]);
+    for (let i = 0; i < 3; i++) expect(first.events[i]).toBe(a.rec.events[i]);
+    expect(again.events[0]).toBe(a.rec.events[1]);
+    // what this instance did not deliver (here: another instance's log before it started) is read from Redis as before
+    const b = await open();
+    const fromB = await b.log.readAfter(b.log.epoch, 0, 10);
+    if (!fromB.ok) throw new Error('history read failed');
+    expect(fromB.events.map((e) => [e.seq, e.json])).toEqual(a.rec.events.map((e) => [e.seq, e.json]));
+    expect(fromB.events[0]).not.toBe(a.rec.events[0]);
+  });
+
   it('refuses append before start and after close, and close is idempotent', async () => {
     prefix = uniquePrefix();
     const log = new RedisEventLog({ url: REDIS_URL, keyPrefix: prefix, historySize: 10, historyTtl: 1000 });

@@ -72,6 +72,9 @@ export interface RedisEventLogOptions {
 /** Entries per `XREAD`; the block timeout bounds how late an epoch change is noticed. */
 const READ_COUNT = 1000;
 const READ_BLOCK_MS = 1000;
+/** Delivered events kept for history reads: at most this many, and about this many bytes of data. */
+const RECENT = 1000;
+const RECENT_BYTES = 8 * 1024 * 1024;
 /** A blocking read overdue by this many command timeouts: the connections are replaced. */
 const REPLACE_AFTER = 2;
 /** Most events per append script call; script calls in flight at once. */
@@ -125,6 +128,9 @@ export class RedisEventLog implements EventLog {
   #inFlight = 0;
   readonly #sentAt = new Set<number>();
   #flushScheduled = false;
+  /** The last {@link RECENT} events delivered in this epoch, by seq (history reads hand them out again). */
+  readonly #recent = new Map<number, SequencedEvent>();
+  #recentBytes = 0;
 
   constructor(options: RedisEventLogOptions) {
     if (typeof options?.url !== 'string' || options.url === '') {
@@ -213,7 +219,15 @@ export class RedisEventLog implements EventLog {
   async readAfter(epoch: string, after: number, limit: number, maxBytes = Infinity): Promise<HistoryRead> {
     if (this.#closed || !this.#conn.cmd.isReady || this.#epoch === '') return { ok: false, reason: 'unavailable' };
     try {
-      return await this.#store.read(this.#conn.cmd, epoch, after, limit, maxBytes);
+      const read = await this.#store.read(this.#conn.cmd, epoch, after, limit, maxBytes);
+      if (!read.ok || epoch !== this.#epoch) return read;
+      // Redis decides what the page holds; an event this instance delivered is handed out as that same object,
+      // whose frame the hub built once, rather than a copy every resuming session would encode again.
+      const events = read.events.map((e) => {
+        const d = this.#recent.get(e.seq);
+        return d && d.json === e.json && d.type === e.type && d.timestamp === e.timestamp && d.topic === e.topic ? d : e;
+      });
+      return { ok: true, events };
     } catch (err) {
       this.#logger.warn(`Redis: history read failed: ${String(err)}`);
       return { ok: false, reason: 'unavailable' };
@@ -354,6 +368,13 @@ export class RedisEventLog implements EventLog {
   }
 
   #deliver(event: SequencedEvent): void {
+    this.#recent.set(event.seq, event);
+    this.#recentBytes += event.json?.length ?? 0;
+    while (this.#recent.size > RECENT || this.#recentBytes > RECENT_BYTES) {
+      const [seq, oldest] = this.#recent.entries().next().value!;
+      this.#recent.delete(seq);
+      this.#recentBytes -= oldest.json?.length ?? 0;
+    }
     try {
       this.#onEvent(event);
     } catch (err) {
@@ -411,6 +432,8 @@ export class RedisEventLog implements EventLog {
   }
 
   #switchTo(epoch: string): void {
+    this.#recent.clear();
+    this.#recentBytes = 0;
     this.#epoch = epoch;
     this.#lastSeq = 0;
     this.#lastId = null;
