@@ -12,8 +12,8 @@
  *                 any character; the timestamp never holds a control character), `d` the JSON data;
  * - `{P}:ids:<n>` hash id → `"<epoch> <seq>"` of the events appended in time bucket `n` with an id of the
  *                 publisher's (buckets of `idTtl` ms; an append checks the current and the previous bucket,
- *                 so an id is remembered between one and two `idTtl`), and batch token → `"<epoch> <results>"`
- *                 of each script call (its events without such an id are protected from a retry by it);
+ *                 so an id is remembered between one and two `idTtl`), and batch token → `"<epoch> <first> <last>"`
+ *                 (the seqs it appended) of each script call, which protects its other events from a retry;
  *                 each bucket expires two `idTtl` after its last write.
  *
  * The scripts that write are Redis 7 "shebang" scripts without the `allow-oom` flag: Redis refuses
