@@ -13,6 +13,8 @@ export class TcpProxy {
   readonly #pairs = new Set<[Socket, Socket]>();
   /** Connections whose bytes are discarded (see `freeze()`). */
   readonly #frozen = new WeakSet<Socket>();
+  /** What each client sent (its first 64 KB), for `freezeWhere()`. */
+  readonly #sent = new WeakMap<Socket, string>();
   /** Connections accepted since start. */
   accepted = 0;
 
@@ -61,6 +63,18 @@ export class TcpProxy {
     for (const [a] of this.#pairs) this.#frozen.add(a);
   }
 
+  /** `freeze()` for the open connections whose client has sent `text` (any case, e.g. `SUBSCRIBE`) only; returns how many. */
+  freezeWhere(text: string): number {
+    let n = 0;
+    for (const [a] of this.#pairs) {
+      if (this.#sent.get(a)?.toLowerCase().includes(text.toLowerCase())) {
+        this.#frozen.add(a);
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Destroys every proxied connection on both sides. */
   cutAll(): void {
     for (const [a, b] of this.#pairs) {
@@ -104,6 +118,10 @@ export class TcpProxy {
         if (!this.#blackholed && !this.#frozen.has(client) && !(replies && this.#dropReplies) && !to.destroyed) to.write(chunk);
       });
     };
+    client.on('data', (chunk: Buffer) => {
+      const sent = this.#sent.get(client) ?? '';
+      if (sent.length < 65_536) this.#sent.set(client, sent + chunk.toString('latin1'));
+    });
     forward(client, upstream, false);
     forward(upstream, client, true);
     const end = (): void => {

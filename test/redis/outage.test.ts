@@ -160,6 +160,7 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
       await a.log.append([alert(1)]);
       await waitFor(() => a.rec.events.length === 1);
       const epoch = a.log.epoch;
+      await new Promise((r) => setTimeout(r, 100)); // the subscription's first PING answered: none in flight below
       proxy.setTarget(next.port);
       proxy.freeze(); // no reset, no reply: TCP alone would wait for minutes
       const failing = a.log.append([alert(2)]).then(
@@ -181,6 +182,33 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
       await waitFor(() => a.rec.events.length === 3);
       expect(a.rec.events[2]).toMatchObject({ seq: 2, data: { n: 4 } });
     } finally {
+      await proxy.close();
+    }
+  });
+
+  it('the legacy subscription going silent alone is noticed (PING) and made again on new connections', async () => {
+    const redis = new PrivateRedis();
+    servers.push(redis);
+    await redis.start();
+    const proxy = new TcpProxy(redis.port);
+    await proxy.start();
+    const admin = await testClient(redis.url);
+    const legacy = (n: number) =>
+      admin.publish('outage:broadcast', JSON.stringify({ topic: 'alerts', message: { type: 'alert', data: { message: 'legacy', n }, timestamp: `2026-12-01T00:00:0${n}Z` } }));
+    try {
+      const a = await open(`redis://127.0.0.1:${proxy.port}`, 300);
+      await legacy(1);
+      await waitFor(() => a.rec.events.length === 1);
+      expect(proxy.freezeWhere('SUBSCRIBE')).toBe(1); // only the subscription's connection goes silent
+      await waitFor(() => a.mem.lines.some((l) => /no reply to PING/.test(l.message)), 4000, 'the silent subscription to be noticed');
+      await waitFor(() => a.log.status().connected, 4000);
+      // heard again once the new connection has subscribed (the same message repeated is sequenced once)
+      await waitFor(async () => (await legacy(2), a.rec.events.length === 2), 4000, 'the legacy feed to be heard again');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(a.rec.events.map((e) => [e.seq, (e.data as { n: number }).n])).toEqual([[1, 1], [2, 2]]);
+      expect(a.rec.resets).toEqual([]);
+    } finally {
+      admin.destroy();
       await proxy.close();
     }
   });

@@ -123,6 +123,8 @@ export class RedisEventLog implements EventLog {
   /** Redis refused the last append (OOM, read-only); cleared by the next one it takes, or by a probe. */
   #refusing = false;
   #probedAt = 0;
+  /** When the legacy subscription's connection was last pinged. */
+  #subCheckedAt = 0;
   /** Append calls waiting for a batch; script calls in flight; when the oldest one was sent. */
   #queue: PendingCall[] = [];
   #inFlight = 0;
@@ -472,6 +474,21 @@ export class RedisEventLog implements EventLog {
     }
   }
 
+  /**
+   * The legacy subscription only receives, so nothing else would notice its connection going silent: every
+   * READ_BLOCK_MS + REPLACE_AFTER command timeouts it is pinged, and without an answer within the command
+   * timeout the connections are replaced (the subscription is made again on the new one).
+   */
+  #checkSub(): void {
+    const sub = this.#conn.sub;
+    const now = Date.now();
+    if (!sub.isReady || now - this.#subCheckedAt < READ_BLOCK_MS + REPLACE_AFTER * this.#timeout) return;
+    this.#subCheckedAt = now;
+    withTimeout(sub.ping(), this.#timeout).catch((err: unknown) => {
+      if (err instanceof RedisTimeoutError && sub === this.#conn.sub) this.#conn.replace(`no reply to PING on the subscription in ${this.#timeout} ms`);
+    });
+  }
+
   /** Delivers stream entries after `#lastSeq` until the epoch changes (then returns to resync). */
   async #readStream(): Promise<void> {
     while (!this.#closed) {
@@ -496,6 +513,7 @@ export class RedisEventLog implements EventLog {
         this.#stalled = false;
       }
       if (this.#closed) return;
+      this.#checkSub();
       if (this.#refusing && Date.now() - this.#probedAt >= READ_BLOCK_MS) void this.#probeWrites();
       if (!reply) {
         // Idle: check that Redis still holds our epoch (a flushed Redis restarts at seq 1).
