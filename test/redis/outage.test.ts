@@ -213,6 +213,28 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
     }
   });
 
+  it('reads large events in replies of about 1 MB, so that a slow link to Redis is not taken for a silent one', async () => {
+    const redis = new PrivateRedis();
+    servers.push(redis);
+    await redis.start();
+    const a = await open(redis.url);
+    const admin = await testClient(redis.url);
+    try {
+      const big = (n: number): NewEvent => ({ type: 'alert', data: { message: 'x'.repeat(100_000), n }, timestamp: new Date().toISOString() });
+      await a.log.append([big(0)]); // the reader learns the size of the events
+      await waitFor(() => a.rec.events.length === 1);
+      await admin.sendCommand(['CONFIG', 'RESETSTAT']);
+      await a.log.append(Array.from({ length: 60 }, (_, i) => big(i + 1)));
+      await waitFor(() => a.rec.events.length === 61, 10_000);
+      const info = String(await admin.sendCommand(['INFO', 'commandstats']));
+      const xreads = Number(/cmdstat_xread:calls=(\d+)/.exec(info)?.[1] ?? 0);
+      expect(xreads).toBeGreaterThanOrEqual(6); // 6 MB of events: at least 6 replies
+      expect(a.rec.seqs()).toEqual(Array.from({ length: 61 }, (_, i) => i + 1));
+    } finally {
+      admin.destroy();
+    }
+  });
+
   it('a hang longer than the bound: the connections are replaced meanwhile, and Redis is the same log when it answers', async () => {
     const redis = new PrivateRedis();
     servers.push(redis);

@@ -69,8 +69,13 @@ export interface RedisEventLogOptions {
   bridge?: boolean;
 }
 
-/** Entries per `XREAD`; the block timeout bounds how late an epoch change is noticed. */
+/**
+ * Entries per `XREAD`: at most READ_COUNT, and about READ_BYTES of data, so that a reply takes well under the
+ * watchdog's bound even on a slow link (1 MB in under a second at 10 Mbit/s); the block timeout bounds how late
+ * an epoch change is noticed.
+ */
 const READ_COUNT = 1000;
+const READ_BYTES = 1024 * 1024;
 const READ_BLOCK_MS = 1000;
 /** Delivered events kept for history reads: at most this many, and about this many bytes of data. */
 const RECENT = 1000;
@@ -123,6 +128,8 @@ export class RedisEventLog implements EventLog {
   /** Redis refused the last append (OOM, read-only); cleared by the next one it takes, or by a probe. */
   #refusing = false;
   #probedAt = 0;
+  /** Entries asked per `XREAD` (see READ_BYTES). */
+  #readCount = READ_COUNT;
   /** When the legacy subscription's connection was last pinged. */
   #subCheckedAt = 0;
   /** Append calls waiting for a batch; script calls in flight; when the oldest one was sent. */
@@ -474,6 +481,15 @@ export class RedisEventLog implements EventLog {
     }
   }
 
+  /** Sizes the next reads from the entries of this one: about READ_BYTES per reply (while the events' size holds). */
+  #sizeReads(entries: readonly RawEntry[]): void {
+    if (entries.length === 0) return;
+    let bytes = 0;
+    for (const [, fields] of entries) bytes += (fields[1]?.length ?? 0) + (fields[3]?.length ?? 0);
+    const perEntry = Math.max(1, bytes / entries.length);
+    this.#readCount = Math.max(1, Math.min(READ_COUNT, Math.floor(READ_BYTES / perEntry)));
+  }
+
   /**
    * The legacy subscription only receives, so nothing else would notice its connection going silent: every
    * READ_BLOCK_MS + REPLACE_AFTER command timeouts it is pinged, and without an answer within the command
@@ -504,7 +520,7 @@ export class RedisEventLog implements EventLog {
       let reply: [string, RawEntry[]][] | null;
       try {
         reply = await this.#conn.reader.sendCommand<[string, RawEntry[]][] | null>(
-          ['XREAD', 'COUNT', String(READ_COUNT), 'BLOCK', String(READ_BLOCK_MS), 'STREAMS', this.#store.keys.events, `${this.#lastSeq}-0`],
+          ['XREAD', 'COUNT', String(this.#readCount), 'BLOCK', String(READ_BLOCK_MS), 'STREAMS', this.#store.keys.events, `${this.#lastSeq}-0`],
           { timeout: 0 }, // no client-side timeout on the blocking read (node-redis defaults to 5 s)
         );
       } finally {
@@ -521,7 +537,9 @@ export class RedisEventLog implements EventLog {
         if (current !== this.#epoch) return;
         continue;
       }
-      for (const { seq, epoch, id, event } of parseEntries(reply[0]?.[1] ?? [], this.#logger)) {
+      const entries = reply[0]?.[1] ?? [];
+      this.#sizeReads(entries);
+      for (const { seq, epoch, id, event } of parseEntries(entries, this.#logger)) {
         if (epoch !== this.#epoch) return; // the log was recreated: resync
         if (seq !== this.#lastSeq + 1) {
           this.#logger.warn(`Redis: fell behind the stream, seqs ${this.#lastSeq + 1}..${seq - 1} skipped`);
