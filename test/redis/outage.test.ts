@@ -235,31 +235,8 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
     }
   });
 
-  it('a hang longer than the bound: the connections are replaced meanwhile, and Redis is the same log when it answers', async () => {
-    const redis = new PrivateRedis();
-    servers.push(redis);
-    await redis.start();
-    const a = await open(redis.url, 300);
-    await a.log.append([alert(1)]);
-    await waitFor(() => a.rec.events.length === 1);
-    const epoch = a.log.epoch;
-    redis.pause();
-    const err = await a.log.append([{ ...alert(2), id: 'two' }]).catch((e: unknown) => e);
-    expect(err).toMatchObject({ outcome: 'unknown' });
-    // replaced after 1000 + 2 × 300 ms without a reply (or the subscription's PING unanswered); the new ones wait too
-    await waitFor(() => a.mem.lines.some((l) => /Redis connection lost \(no reply/.test(l.message)), 4000, 'the connections to be replaced');
-    expect(await a.log.append([alert(9)]).catch((e: unknown) => e)).toMatchObject({ outcome: 'not_appended' });
-    redis.resume();
-    await waitFor(() => a.log.status().connected, 5000, 'the log to recover');
-    expect(await a.log.append([{ ...alert(2), id: 'two' }])).toEqual([{ seq: 2, duplicate: true }]);
-    await a.log.append([alert(3)]);
-    await waitFor(() => a.rec.events.length === 3);
-    expect(a.rec.events.map((e) => [e.seq, (e.data as { n: number }).n])).toEqual([[1, 1], [2, 2], [3, 3]]);
-    expect(a.log.epoch).toBe(epoch);
-    expect(a.rec.resets).toEqual([]);
-  });
-
-  it('when Redis hangs: outcome unknown, degraded, and a retry with the same id appends exactly once', async () => {
+  /** Redis hangs (SIGSTOP) after one event; `whileHung` runs; then it answers again, as the same log. */
+  async function hangThenRecover(whileHung: (a: Awaited<ReturnType<typeof open>>) => Promise<void>) {
     const redis = new PrivateRedis();
     servers.push(redis);
     await redis.start();
@@ -270,7 +247,7 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
     redis.pause();
     const err = await a.log.append([{ ...alert(2), id: 'two' }]).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'EVENT_LOG_UNAVAILABLE', outcome: 'unknown' });
-    await waitFor(() => !a.log.status().connected, 3000, 'degraded while Redis hangs');
+    await whileHung(a);
     redis.resume();
     await waitFor(() => a.log.status().connected, 5000, 'the log to recover');
     // The late-executed first attempt landed: the retry finds its id and appends nothing.
@@ -280,7 +257,19 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
     expect(a.rec.events.map((e) => [e.seq, (e.data as { n: number }).n])).toEqual([[1, 1], [2, 2], [3, 3]]);
     expect(a.log.epoch).toBe(epoch);
     expect(a.rec.resets).toEqual([]);
-  });
+  }
+
+  it('when Redis hangs: outcome unknown, degraded, and a retry with the same id appends exactly once', () =>
+    hangThenRecover(async (a) => {
+      await waitFor(() => !a.log.status().connected, 3000, 'degraded while Redis hangs');
+    }));
+
+  it('a hang longer than the bound: the connections are replaced meanwhile, and Redis is the same log when it answers', () =>
+    hangThenRecover(async (a) => {
+      // replaced after 1000 + 2 × 300 ms without a reply (or the subscription's PING unanswered); the new ones wait too
+      await waitFor(() => a.mem.lines.some((l) => /Redis connection lost \(no reply/.test(l.message)), 4000, 'the connections to be replaced');
+      expect(await a.log.append([alert(9)]).catch((e: unknown) => e)).toMatchObject({ outcome: 'not_appended' });
+    }));
 
   it('refuses writes (OOM, read-only replica) as not appended, with no seq consumed', async () => {
     const redis = new PrivateRedis();
