@@ -48,6 +48,14 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
     await Promise.all(servers.splice(0).map((s) => s.stop()));
   });
 
+  /** A private redis-server, stopped after the test. */
+  async function startRedis(): Promise<PrivateRedis> {
+    const redis = new PrivateRedis();
+    servers.push(redis);
+    await redis.start();
+    return redis;
+  }
+
   async function open(url: string, commandTimeout?: number) {
     const rec = new Recorder();
     const mem = memoryLogger();
@@ -67,9 +75,7 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
   }
 
   it('refuses appends while Redis is down (not appended), and delivers again once it is back', async () => {
-    const redis = new PrivateRedis();
-    servers.push(redis);
-    await redis.start();
+    const redis = await startRedis();
     const a = await open(redis.url);
     const b = await open(redis.url);
     const sharedEpoch = a.log.epoch;
@@ -99,9 +105,7 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
   });
 
   it('rides out dropped connections: same epoch, no reset, nothing lost or duplicated', async () => {
-    const redis = new PrivateRedis();
-    servers.push(redis);
-    await redis.start();
+    const redis = await startRedis();
     const a = await open(redis.url);
     await a.log.append([alert(1)]);
     await waitFor(() => a.rec.events.length === 1);
@@ -119,9 +123,7 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
   });
 
   it('a batch whose reply was lost with its connection is retried once the connection is back, and appended once', async () => {
-    const redis = new PrivateRedis();
-    servers.push(redis);
-    await redis.start();
+    const redis = await startRedis();
     const proxy = new TcpProxy(redis.port);
     await proxy.start();
     try {
@@ -187,9 +189,7 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
   });
 
   it('the legacy subscription going silent alone is noticed (PING) and made again on new connections', async () => {
-    const redis = new PrivateRedis();
-    servers.push(redis);
-    await redis.start();
+    const redis = await startRedis();
     const proxy = new TcpProxy(redis.port);
     await proxy.start();
     const admin = await testClient(redis.url);
@@ -214,9 +214,7 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
   });
 
   it('reads large events in replies of about 1 MB, so that a slow link to Redis is not taken for a silent one', async () => {
-    const redis = new PrivateRedis();
-    servers.push(redis);
-    await redis.start();
+    const redis = await startRedis();
     const a = await open(redis.url);
     const admin = await testClient(redis.url);
     try {
@@ -237,9 +235,7 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
 
   /** Redis hangs (SIGSTOP) after one event; `whileHung` runs; then it answers again, as the same log. */
   async function hangThenRecover(whileHung: (a: Awaited<ReturnType<typeof open>>) => Promise<void>) {
-    const redis = new PrivateRedis();
-    servers.push(redis);
-    await redis.start();
+    const redis = await startRedis();
     const a = await open(redis.url, 300);
     await a.log.append([alert(1)]);
     await waitFor(() => a.rec.events.length === 1);
@@ -272,9 +268,7 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
     }));
 
   it('refuses writes (OOM, read-only replica) as not appended, with no seq consumed', async () => {
-    const redis = new PrivateRedis();
-    servers.push(redis);
-    await redis.start();
+    const redis = await startRedis();
     const a = await open(redis.url);
     await a.log.append([alert(1)]);
     const admin = await testClient(redis.url);
@@ -326,9 +320,7 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
   });
 
   it('sequences legacy messages again once Redis is back (the subscription is restored)', async () => {
-    const redis = new PrivateRedis();
-    servers.push(redis);
-    await redis.start();
+    const redis = await startRedis();
     const a = await open(redis.url);
     const b = await open(redis.url);
     await redis.stop();
@@ -346,9 +338,7 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
   });
 
   it('starts while Redis is down (publishing refused), and joins the shared log when it comes up', async () => {
-    const redis = new PrivateRedis();
-    servers.push(redis);
-    await redis.start();
+    const redis = await startRedis();
     await redis.stop(); // keeps the port: nothing listens there now
     const a = await open(redis.url);
     expect(a.log.status().connected).toBe(false);
@@ -362,9 +352,7 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
   });
 
   it('closes promptly while Redis is down', async () => {
-    const redis = new PrivateRedis();
-    servers.push(redis);
-    await redis.start();
+    const redis = await startRedis();
     const a = await open(redis.url);
     await redis.stop();
     await waitFor(() => !a.log.status().connected);
