@@ -296,9 +296,14 @@ export class Session implements Subscriber {
 
   /** Sends a reply (or any non-sequenced frame) with `connection_id` and, in Part B, `request_id`. */
   reply(type: string, data: unknown, rid?: string): void {
+    this.write(this.#frame(type, data, rid));
+  }
+
+  /** A reply frame: the envelope, and `request_id` echoed (Part B). */
+  #frame(type: string, data: unknown, rid?: string): string {
     const frame: Record<string, unknown> = { type, data, timestamp: new Date().toISOString(), connection_id: this.id };
     if (rid !== undefined && !this.ctx.options.partAOnly) frame.request_id = rid;
-    this.write(JSON.stringify(frame));
+    return JSON.stringify(frame);
   }
 
   /** Sends an `error` event; the connection stays. */
@@ -341,9 +346,7 @@ export class Session implements Subscriber {
       if (this.state !== 'open') return; // that write closed it as a slow consumer
     }
     if (socket.readyState === OPEN) {
-      const frame: Record<string, unknown> = { type: 'error', data: { error: message, code }, timestamp: new Date().toISOString(), connection_id: this.id };
-      if (rid !== undefined && !this.ctx.options.partAOnly) frame.request_id = rid;
-      socket.send(JSON.stringify(frame), TEXT);
+      socket.send(this.#frame('error', { error: message, code }, rid), TEXT);
       this.ctx.counters.messagesSent++;
     }
     this.state = 'closing';
