@@ -410,6 +410,24 @@ describe.skipIf(!redisUp)('RedisEventLog on a real Redis', () => {
     await expect(a.log.append([{ ...alert(2), timestamp: 'x\x1fy' }])).rejects.toThrow(/control character/);
   });
 
+  it('an entry it cannot decode (foreign or corrupt) is an explicit gap, live and in history, never a silent hole', async () => {
+    prefix = uniquePrefix();
+    const a = await open();
+    await a.log.append([alert(1)]);
+    await waitFor(() => a.rec.events.length === 1);
+    // seq 2 written by something else: another format, or damaged
+    await redis.sendCommand(['XADD', `{${prefix}}:events`, '2-0', 'h', 'not a header', 'd', '{}']);
+    await redis.hSet(`{${prefix}}:log`, 'seq', '2');
+    await a.log.append([alert(3)]);
+    await waitFor(() => a.rec.events.length === 2, 3000, 'the event after the undecodable one');
+    expect(a.rec.seqs()).toEqual([1, 3]);
+    expect(a.rec.resets).toEqual([{ epoch: a.log.epoch, reason: 'gap' }]);
+    expect(a.mem.lines.some((l) => l.level === 'warn' && l.message.includes('undecodable stream entry 2-0'))).toBe(true);
+    // a client resuming from seq 1 cannot be given seq 2: it is told its history expired (recovered: false)
+    expect(await a.log.readAfter(a.log.epoch, 1, 10)).toEqual({ ok: false, reason: 'history_expired' });
+    expect(await a.log.readAfter(a.log.epoch, 2, 10)).toMatchObject({ ok: true, events: [{ seq: 3 }] });
+  });
+
   it('history reads reuse the events this instance delivered (their frames are built once for every resuming session)', async () => {
     prefix = uniquePrefix();
     const a = await open();

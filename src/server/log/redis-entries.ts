@@ -13,7 +13,7 @@ export interface Entry {
   epoch: string | undefined;
   /** The event id. */
   id: string | undefined;
-  /** `undefined` when the entry could not be decoded (logged; its seq still counts). */
+  /** `undefined` when the entry could not be decoded (logged; its seq still counts, as a gap). */
   event: SequencedEvent | undefined;
 }
 

@@ -148,8 +148,10 @@ export class RedisLogStore {
       for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'd') bytes += fields[i + 1]!.length;
       n++;
     }
-    const events = parseEntries(raw.slice(0, n), this.#o.logger).flatMap((e) => (e.event ? [e.event] : []));
-    return { ok: true, events };
+    const entries = parseEntries(raw.slice(0, n), this.#o.logger);
+    // An event that cannot be decoded is lost: the reader cannot be given it, so it is told its history expired.
+    if (entries.some((e) => !e.event)) return { ok: false, reason: 'history_expired' };
+    return { ok: true, events: entries.map((e) => e.event!) };
   }
 
   /** The epoch Redis holds now (`null` if none). */

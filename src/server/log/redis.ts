@@ -540,9 +540,13 @@ export class RedisEventLog implements EventLog {
       const entries = reply[0]?.[1] ?? [];
       this.#sizeReads(entries);
       for (const { seq, epoch, id, event } of parseEntries(entries, this.#logger)) {
-        if (epoch !== this.#epoch) return; // the log was recreated: resync
+        if (epoch !== undefined && epoch !== this.#epoch) return; // the log was recreated: resync
         if (seq !== this.#lastSeq + 1) {
           this.#logger.warn(`Redis: fell behind the stream, seqs ${this.#lastSeq + 1}..${seq - 1} skipped`);
+          this.#reset('gap');
+        } else if (!event) {
+          // Another format or damaged: what it held cannot be delivered, so clients must not go on as if nothing was missed.
+          this.#logger.warn(`Redis: seq ${seq} cannot be delivered: clients resume with a gap`);
           this.#reset('gap');
         }
         this.#lastSeq = seq;
