@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisEventLog, type RedisEventLogOptions } from '../../src/server/log/redis.js';
 import type { NewEvent } from '../../src/server/log/types.js';
 import { APPEND_SCRIPT, runScript, script } from '../../src/server/log/redis-scripts.js';
@@ -353,8 +353,8 @@ describe.skipIf(!redisUp)('RedisEventLog on a real Redis', () => {
   it('appends an event id once: a retry after a lost reply resolves as a duplicate', async () => {
     prefix = uniquePrefix();
     const s = script(APPEND_SCRIPT);
-    // ids live in time buckets: KEYS[3] the current one, KEYS[4] the previous one
-    const keys = (bucket: number) => [`{${prefix}}:log`, `{${prefix}}:events`, `{${prefix}}:ids:${bucket}`, `{${prefix}}:ids:${bucket - 1}`];
+    // ids live in time buckets: KEYS[3] the current one, KEYS[4] the previous one, KEYS[5] the next one
+    const keys = (bucket: number) => [`{${prefix}}:log`, `{${prefix}}:events`, `{${prefix}}:ids:${bucket}`, `{${prefix}}:ids:${bucket - 1}`, `{${prefix}}:ids:${bucket + 1}`];
     // each call its own batch token; per event: meta (flags, type, topic, timestamp, id), data
     const args = (id: string) => ['E1', '1000', '60000', '60000', '', randomUUID(), `-kalert\x1falerts\x1fts\x1f${id}`, '{}'];
     expect(await runScript(redis, s, keys(1), args('id-1'))).toEqual(['E1', 1]);
@@ -373,10 +373,32 @@ describe.skipIf(!redisUp)('RedisEventLog on a real Redis', () => {
     expect(a.rec.seqs()).toEqual([4]);
   });
 
+  it('an id is appended once across instances whose clocks put it in neighbouring time buckets', async () => {
+    prefix = uniquePrefix();
+    const a = await open();
+    const b = await open();
+    const bucketMs = 60_000; // ingestDedupeTtl's default
+    const now = Date.now();
+    // B's clock is ahead by a few ms across a bucket boundary, A's is not: they compute buckets n + 1 and n.
+    const boundary = (Math.floor(now / bucketMs) + 1) * bucketMs;
+    const clock = vi.spyOn(Date, 'now');
+    try {
+      clock.mockReturnValue(boundary + 5);
+      expect(await b.log.append([{ ...alert(1), id: 'legacy:same' }])).toEqual([{ seq: 1, duplicate: false }]);
+      clock.mockReturnValue(boundary - 5);
+      expect(await a.log.append([{ ...alert(1), id: 'legacy:same' }])).toEqual([{ seq: 1, duplicate: true }]);
+    } finally {
+      clock.mockRestore();
+    }
+    await a.log.append([alert(2)]);
+    await waitFor(() => a.rec.events.length === 2 && b.rec.events.length === 2);
+    expect(b.rec.seqs()).toEqual([1, 2]);
+  });
+
   it('a retried batch (same token) appends nothing and answers as before; only publisher ids are remembered', async () => {
     prefix = uniquePrefix();
     const s = script(APPEND_SCRIPT);
-    const keys = [`{${prefix}}:log`, `{${prefix}}:events`, `{${prefix}}:ids:1`, `{${prefix}}:ids:0`];
+    const keys = [`{${prefix}}:log`, `{${prefix}}:events`, `{${prefix}}:ids:1`, `{${prefix}}:ids:0`, `{${prefix}}:ids:2`];
     const meta = (flags: string, id: string) => `${flags}alert\x1falerts\x1fts\x1f${id}`;
     const batch = (token: string) => ['E1', '1000', '60000', '60000', '', token, meta('--', `${token}.0`), '{"n":1}', meta('-k', 'mine'), '{"n":2}', meta('--', `${token}.2`), '{"n":3}'];
     expect(await runScript(redis, s, keys, batch('T1'))).toEqual(['E1', 1, 2, 3]);

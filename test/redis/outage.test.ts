@@ -49,8 +49,8 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
   });
 
   /** A private redis-server, stopped after the test. */
-  async function startRedis(): Promise<PrivateRedis> {
-    const redis = new PrivateRedis();
+  async function startRedis(args: string[] = []): Promise<PrivateRedis> {
+    const redis = new PrivateRedis(args);
     servers.push(redis);
     await redis.start();
     return redis;
@@ -120,6 +120,52 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
     expect(a.log.epoch).toBe(epoch);
     expect(a.rec.seqs()).toEqual([1, 2]);
     expect(a.rec.resets).toEqual([]);
+  });
+
+  it('a Redis restarted from a snapshot that lost the tail gets a new epoch, even when no running instance delivered the tail', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sigmax-redis-'));
+    try {
+      const redis = await startRedis(['--dir', dir, '--dbfilename', 'dump.rdb']);
+      const a = await open(redis.url);
+      await a.log.append([alert(1), alert(2), alert(3)]);
+      const admin = await testClient(redis.url);
+      await admin.sendCommand(['SAVE']);
+      admin.destroy();
+      await a.log.append([alert(4), alert(5)]); // acknowledged, delivered to clients as (E1, 5), then lost with Redis
+      await waitFor(() => a.rec.events.length === 5);
+      const lost = a.log.epoch;
+      // The whole fleet restarts with Redis (a host reboot): no process remembers seq 5.
+      await a.log.close();
+      await redis.stop();
+      await redis.start();
+      const fresh = await open(redis.url);
+      expect(fresh.log.epoch).not.toBe(lost);
+      await fresh.log.append([alert(6), alert(7), alert(8)]);
+      // A client resuming from (E1, 5) is told its epoch is gone: it cannot be handed seq 6 of another history as if it followed 5.
+      expect(await fresh.log.readAfter(lost, 5, 10)).toEqual({ ok: false, reason: 'epoch_mismatch' });
+      expect(fresh.mem.lines.some((l) => l.level === 'warn' && /Redis restarted/.test(l.message))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a Redis restarted from an AOF that persists every write (appendfsync always) keeps the epoch: nothing was lost', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sigmax-redis-'));
+    try {
+      const redis = await startRedis(['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir]);
+      const a = await open(redis.url);
+      await a.log.append([alert(1), alert(2)]);
+      const epoch = a.log.epoch;
+      await a.log.close();
+      await redis.stop();
+      await redis.start();
+      const fresh = await open(redis.url);
+      expect(fresh.log.epoch).toBe(epoch);
+      expect(await fresh.log.append([alert(3)])).toEqual([{ seq: 3, duplicate: false }]);
+      expect(await fresh.log.readAfter(epoch, 1, 10)).toMatchObject({ ok: true, events: [{ seq: 2 }, { seq: 3 }] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a batch whose reply was lost with its connection is retried once the connection is back, and appended once', async () => {

@@ -4,15 +4,17 @@
  *
  * Keys (prefix `P`, all in one hash slot through the hash tag `{P}`, so they live on one shard
  * of a Redis Cluster):
- * - `{P}:log`     hash `{epoch, seq}`: the log's name and its last sequence number;
+ * - `{P}:log`     hash `{epoch, seq, run}`: the log's name, its last sequence number, and the run id of the Redis
+ *                 process it was last checked on (a restart changes it: see `RedisEventLog`'s sync);
  * - `{P}:events`  stream; entry id `${seq}-0` (stream id == seq, so `XRANGE` seeks by seq), two fields
  *                 (few strings per entry: appends and reads cost per string):
  *                 `h` the header `"<t> <epoch> <flags><type>\x1f<topic>\x1f<timestamp>\x1f<id>"` (`t` the
  *                 Redis time in ms of the append, `flags` two characters, the id last: it may hold
  *                 any character; the timestamp never holds a control character), `d` the JSON data;
  * - `{P}:ids:<n>` hash id → `"<epoch> <seq>"` of the events appended in time bucket `n` with an id of the
- *                 publisher's (buckets of `idTtl` ms; an append checks the current and the previous bucket,
- *                 so an id is remembered between one and two `idTtl`), and batch token → `"<epoch> <first> <last>"`
+ *                 publisher's (buckets of `idTtl` ms by the appending instance's clock; an append checks the
+ *                 current bucket and both neighbours, so an id is remembered between one and two `idTtl`, across
+ *                 instances whose clocks differ by less than `idTtl`), and batch token → `"<epoch> <first> <last>"`
  *                 (the seqs it appended) of each script call, which protects its other events from a retry;
  *                 each bucket expires two `idTtl` after its last write.
  *
@@ -36,7 +38,8 @@ end
 
 /**
  * Read-only. KEYS: log, events. ARGV: seq.
- * Returns `{epoch or false, lastSeq, id of the entry at ARGV seq or false, seq of the first stored entry or false}`.
+ * Returns `{epoch or false, lastSeq, id of the entry at ARGV seq or false, seq of the first stored entry or false,
+ * run id of the Redis process the log was last checked on or false}`.
  */
 export const INSPECT_SCRIPT = `#!lua flags=no-writes
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
@@ -55,17 +58,26 @@ if e[1] then at = idOf(e[1]) end
 local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
 local firstSeq = false
 if first[1] then firstSeq = tonumber(string.match(first[1][1], '^(%d+)')) end
-return {epoch or false, seq, at, firstSeq}
+return {epoch or false, seq, at, firstSeq, redis.call('HGET', KEYS[1], 'run') or false}
 `;
 
-/** KEYS: log, events. ARGV: candidateEpoch. Creates the epoch if missing; returns it. */
+/** KEYS: log, events. ARGV: candidateEpoch, run id ('' = unknown). Creates the epoch if missing (with the run id); returns it. */
 export const CREATE_SCRIPT = `#!lua
+local created = not redis.call('HGET', KEYS[1], 'epoch')
 ${ENSURE_EPOCH}
+if created and ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'run', ARGV[2]) end
 return epoch
 `;
 
+/** KEYS: log. ARGV: seenEpoch, run id. Records the run id the log was checked on, if the log still has `seenEpoch`; returns the current epoch. */
+export const ADOPT_RUN_SCRIPT = `#!lua
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if epoch == ARGV[1] then redis.call('HSET', KEYS[1], 'run', ARGV[2]) end
+return epoch or false
+`;
+
 /**
- * KEYS: log, events. ARGV: seenEpoch, newEpoch. When the log still has `seenEpoch` (or none),
+ * KEYS: log, events. ARGV: seenEpoch, newEpoch, run id ('' = unknown). When the log still has `seenEpoch` (or none),
  * starts a new, empty log named `newEpoch`: every instance and client then sees an epoch change.
  * Returns the current epoch.
  */
@@ -74,6 +86,7 @@ local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if epoch and epoch ~= ARGV[1] then return epoch end
 redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[1], 'epoch', ARGV[2], 'seq', 0)
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'run', ARGV[3]) else redis.call('HDEL', KEYS[1], 'run') end
 return ARGV[2]
 `;
 
@@ -89,7 +102,8 @@ end
 `;
 
 /**
- * Appends a batch. KEYS: log, events, ids (this time bucket's), ids (the previous bucket's).
+ * Appends a batch. KEYS: log, events, ids (this time bucket's), ids (the previous bucket's), ids (the next bucket's:
+ * another instance's clock may be a little ahead, across a bucket boundary).
  * ARGV: candidateEpoch, storeSize, storeMs, idTtlMs, channel ('' = no bridge), token (unique per batch: a
  * retry of the same call with the same token appends nothing), then per event 2 values:
  * - meta `<b><k><type>\x1f<topic>\x1f<timestamp>\x1f<id>`: `b` is `b` to also PUBLISH the event on the channel in
@@ -105,7 +119,7 @@ end
 export const APPEND_SCRIPT = `#!lua
 ${ENSURE_EPOCH}
 local function known(key)
-  local prev = redis.call('HGET', KEYS[3], key) or redis.call('HGET', KEYS[4], key)
+  local prev = redis.call('HGET', KEYS[3], key) or redis.call('HGET', KEYS[4], key) or redis.call('HGET', KEYS[5], key)
   if not prev then return nil end
   local pe, rest = string.match(prev, '^(%S+) (.*)$')
   return pe == epoch, rest

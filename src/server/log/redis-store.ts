@@ -3,10 +3,12 @@
  * and the history live, and how each is read or changed atomically (see `redis-scripts.ts`).
  */
 import { randomUUID } from 'node:crypto';
+import { ErrorReply } from 'redis';
 import type { HistoryRead } from './types.js';
 import type { LogSink } from './redis-connections.js';
 import { parseEntries, type RawEntry } from './redis-entries.js';
 import {
+  ADOPT_RUN_SCRIPT,
   APPEND_SCRIPT,
   CREATE_SCRIPT,
   INSPECT_SCRIPT,
@@ -62,6 +64,8 @@ export interface LogState {
   idAt: string | null;
   /** Seq of the oldest stored entry (null: the stream is empty). */
   firstSeq: number | null;
+  /** Run id of the Redis process the log was last checked on (null: not recorded). */
+  run: string | null;
 }
 
 export class RedisLogStore {
@@ -75,6 +79,7 @@ export class RedisLogStore {
     create: script(CREATE_SCRIPT),
     rotate: script(ROTATE_SCRIPT),
     append: script(APPEND_SCRIPT),
+    adoptRun: script(ADOPT_RUN_SCRIPT),
     read: script(READ_SCRIPT),
   };
 
@@ -91,24 +96,57 @@ export class RedisLogStore {
 
   /** The log's epoch and last seq, and the id of the entry at `seq` (read-only: works on a replica, under OOM). */
   async inspect(client: CommandSender, seq: number): Promise<LogState> {
-    const [epoch, last, idAt, firstSeq] = await runScript<[string | null, number, string | null, number | null]>(
+    const [epoch, last, idAt, firstSeq, run] = await runScript<[string | null, number, string | null, number | null, string | null]>(
       client,
       this.#scripts.inspect,
       [this.keys.log, this.keys.events],
       [String(seq)],
       this.#o.timeout,
     );
-    return { epoch: epoch || null, seq: Number(last), idAt: idAt || null, firstSeq: firstSeq ? Number(firstSeq) : null };
+    return { epoch: epoch || null, seq: Number(last), idAt: idAt || null, firstSeq: firstSeq ? Number(firstSeq) : null, run: run || null };
   }
 
-  /** Creates the epoch (an empty log) if Redis has none; returns the current one. */
-  create(client: CommandSender): Promise<string> {
-    return runScript<string>(client, this.#scripts.create, [this.keys.log, this.keys.events], [randomUUID()], this.#o.timeout);
+  /** Creates the epoch (an empty log, checked on Redis process `run`) if Redis has none; returns the current one. */
+  create(client: CommandSender, run = ''): Promise<string> {
+    return runScript<string>(client, this.#scripts.create, [this.keys.log, this.keys.events], [randomUUID(), run], this.#o.timeout);
   }
 
-  /** Replaces the log by a new, empty one if it still has `seen`; returns the current epoch. */
-  rotate(client: CommandSender, seen: string): Promise<string> {
-    return runScript<string>(client, this.#scripts.rotate, [this.keys.log, this.keys.events], [seen, randomUUID()], this.#o.timeout);
+  /** Replaces the log by a new, empty one (checked on Redis process `run`) if it still has `seen`; returns the current epoch. */
+  rotate(client: CommandSender, seen: string, run: string): Promise<string> {
+    return runScript<string>(client, this.#scripts.rotate, [this.keys.log, this.keys.events], [seen, randomUUID(), run], this.#o.timeout);
+  }
+
+  /** Records that the log, if it still has `seen`, was checked on Redis process `run`. */
+  async adoptRun(client: CommandSender, seen: string, run: string): Promise<void> {
+    await runScript(client, this.#scripts.adoptRun, [this.keys.log], [seen, run], this.#o.timeout);
+  }
+
+  /** The run id of the Redis process (changes with every restart); `''` when Redis does not tell (INFO disabled). */
+  async serverRun(client: CommandSender): Promise<string> {
+    try {
+      const info = await withTimeout(client.sendCommand<string>(['INFO', 'server']), this.#o.timeout);
+      return /^run_id:(\w+)/m.exec(String(info))?.[1] ?? '';
+    } catch (err) {
+      if (err instanceof ErrorReply) return '';
+      throw err;
+    }
+  }
+
+  /**
+   * Whether Redis persists every write before acknowledging it (AOF with `appendfsync always`), so that a restart keeps
+   * everything it acknowledged. Not known (CONFIG disabled): no.
+   */
+  async persistsEveryWrite(client: CommandSender): Promise<boolean> {
+    try {
+      const info = String(await withTimeout(client.sendCommand<string>(['INFO', 'persistence']), this.#o.timeout));
+      if (!/^aof_enabled:1/m.test(info)) return false;
+      const reply = await withTimeout(client.sendCommand<unknown>(['CONFIG', 'GET', 'appendfsync']), this.#o.timeout);
+      const value = Array.isArray(reply) ? reply[1] : (reply as Record<string, unknown> | null)?.appendfsync;
+      return value === 'always';
+    } catch (err) {
+      if (err instanceof ErrorReply) return false;
+      throw err;
+    }
   }
 
   /**
@@ -117,7 +155,7 @@ export class RedisLogStore {
    */
   async append(client: CommandSender, events: readonly StoreEvent[], token: string): Promise<number[]> {
     const bucket = Math.floor(Date.now() / Number(this.#idTtl));
-    const keys = [this.keys.log, this.keys.events, `${this.keys.id}${bucket}`, `${this.keys.id}${bucket - 1}`];
+    const keys = [this.keys.log, this.keys.events, `${this.keys.id}${bucket}`, `${this.keys.id}${bucket - 1}`, `${this.keys.id}${bucket + 1}`];
     const args = [randomUUID(), this.#storeSize, this.#storeMs, this.#idTtl, this.#o.bridge ? this.keys.channel : '', token];
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;

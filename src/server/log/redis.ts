@@ -405,12 +405,27 @@ export class RedisEventLog implements EventLog {
     const cmd = this.#conn.cmd;
     let state = await this.#store.inspect(cmd, this.#lastSeq);
     if (this.#closed) return;
+    const run = await this.#store.serverRun(cmd);
     if (state.epoch === null) {
-      await this.#store.create(cmd);
+      await this.#store.create(cmd, run);
       state = await this.#store.inspect(cmd, this.#lastSeq);
       if (this.#closed) return;
     }
-    const epoch = state.epoch!;
+    if (run !== '' && state.run !== run && state.epoch !== null) {
+      // Another Redis process than the one the log was last checked on: Redis restarted (or failed over). Unless it
+      // persists every write, what it acknowledged last may be gone, and no instance running now may have seen it
+      // (the whole fleet restarted with it): the seqs of that tail would be given to other events. A new epoch.
+      if (state.run !== null && !(await this.#store.persistsEveryWrite(cmd))) {
+        this.#logger.warn(`Redis restarted (run id ${state.run.slice(0, 8)} -> ${run.slice(0, 8)}) without persisting every write: what it acknowledged last may be lost; starting a new epoch`);
+        await this.#store.rotate(cmd, state.epoch, run);
+      } else {
+        await this.#store.adoptRun(cmd, state.epoch, run);
+      }
+      state = await this.#store.inspect(cmd, this.#lastSeq);
+      if (this.#closed) return;
+    }
+    if (state.epoch === null) throw new Error('the log vanished during the check');
+    const epoch = state.epoch;
     if (this.#epoch === '') {
       this.#epoch = epoch;
       this.#lastSeq = state.seq;
@@ -430,7 +445,7 @@ export class RedisEventLog implements EventLog {
         return;
       }
       this.#logger.warn(`Redis: the log lost events this instance delivered (seq ${this.#lastSeq}, Redis at ${state.seq}): starting a new epoch`);
-      await this.#store.rotate(cmd, epoch);
+      await this.#store.rotate(cmd, epoch, run);
       const now = await this.#store.inspect(cmd, 0);
       if (this.#closed) return;
       if (now.epoch === null) throw new Error('the log vanished during its rotation');
