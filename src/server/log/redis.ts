@@ -123,7 +123,7 @@ export class RedisEventLog implements EventLog {
   #loop: Promise<void> | undefined;
   /** The blocking read is overdue: Redis accepts connections but does not answer. */
   #stalled = false;
-  /** The log was checked since the reader last failed. */
+  /** The log was checked since the reader last failed (appends and history reads wait for it). */
   #synced = false;
   /** Redis refused the last append (OOM, read-only); cleared by the next one it takes, or by a probe. */
   #refusing = false;
@@ -226,7 +226,8 @@ export class RedisEventLog implements EventLog {
   }
 
   async readAfter(epoch: string, after: number, limit: number, maxBytes = Infinity): Promise<HistoryRead> {
-    if (this.#closed || !this.#conn.cmd.isReady || this.#epoch === '') return { ok: false, reason: 'unavailable' };
+    // Not since the reader's last failure: Redis may have restarted without events of this epoch (until checked).
+    if (this.#closed || !this.#conn.cmd.isReady || this.#epoch === '' || !this.#synced) return { ok: false, reason: 'unavailable' };
     try {
       const read = await this.#store.read(this.#conn.cmd, epoch, after, limit, maxBytes);
       if (!read.ok || epoch !== this.#epoch) return read;
@@ -270,7 +271,8 @@ export class RedisEventLog implements EventLog {
   }
 
   #enqueue(events: StoreEvent[]): Promise<AppendResult[]> {
-    if (this.#epoch === '' || !this.#conn.cmd.isReady) {
+    // Appends wait for the log to be checked after the reader's last failure (a restarted Redis may have lost its tail).
+    if (this.#epoch === '' || !this.#conn.cmd.isReady || !this.#synced) {
       return Promise.reject(new EventLogUnavailableError('The event log (Redis) is unreachable; nothing was appended', 'not_appended'));
     }
     return new Promise((resolve, reject) => {
@@ -361,6 +363,10 @@ export class RedisEventLog implements EventLog {
     // hears it; a genuine repeat has another timestamp. (Without a timestamp: type and data only.)
     const id = `legacy:${createHash('sha1').update(`${type}\n${parsed.sentTimestamp ?? ''}\n${json}`).digest('hex')}`;
     try {
+      // Heard while the log is being checked (after a reconnect): wait for it rather than drop the message.
+      for (const deadline = Date.now() + this.#timeout; !this.#synced && !this.#closed && Date.now() < deadline; ) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
       const [r] = await this.#enqueue([{ type, topic: EVENT_TOPIC[type], timestamp, json, id, bridge: false }]);
       this.#logger.debug(r && !r.duplicate ? `Redis: legacy message sequenced as ${r.seq}` : 'Redis: legacy message already sequenced');
     } catch (err) {
