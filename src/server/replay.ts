@@ -68,6 +68,11 @@ async function run(
   const after = Math.max(since.seq, session.lastSent);
   let page = await read(session, since.epoch, after);
   if (session.replay !== replay) return;
+  if (reasonOf(page) === 'unavailable') {
+    // The history may well be there once the log answers again: a gap now would be one the client need not take.
+    session.fail(ErrorCode.INTERNAL_ERROR, CloseCode.TRY_AGAIN_LATER, 'The event history is unavailable for now; reconnect to resume from your last seq');
+    return;
+  }
   const recovered = page.ok;
   if (recovered) {
     session.lastSent = after;

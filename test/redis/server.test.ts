@@ -146,6 +146,36 @@ describe.skipIf(!redisUp)('two SigmaxServer instances on one Redis', () => {
     expect(healthAfter).toMatchObject({ status: 'ok', redis: { connected: true } });
   });
 
+  it('a client resuming while the log cannot answer is told to try again later (1013), not given a gap; then it resumes in full', async () => {
+    const priv = new PrivateRedis();
+    privates.push(priv);
+    await priv.start();
+    prefix = '';
+    const a = await serve({ redisUrl: priv.url, redisKeyPrefix: 'it' });
+    const c = await client(a);
+    await a.publish('trade_executed', trade('1'));
+    const first = await c.waitFor((f) => f.data?.proposal_id === 'prop_1');
+    const since = { epoch: c.epoch, seq: first.seq! };
+    c.close();
+    priv.pause(); // Redis hangs: the history read gets no answer within the command timeout
+    let attempt: unknown;
+    try {
+      attempt = await WsRecorder.subscribed(a.url, since).then(
+        (r) => (clients.push(r), r.frames.find((f) => f.type === 'subscribed')!.data),
+        (err: Error) => err.message,
+      );
+    } finally {
+      priv.resume();
+    }
+    expect(attempt).toMatch(/closed \(1013\)/);
+    await waitFor(() => a.stats().redis_enabled, 10_000, 'Redis answering again');
+    await a.publish('trade_executed', trade('2'));
+    const again = await client(a, since);
+    expect(again.frames.find((f) => f.type === 'subscribed')!.data).toMatchObject({ recovered: true });
+    await again.waitFor((f) => f.data?.proposal_id === 'prop_2');
+    expect(again.events().map((f) => f.seq)).toEqual([since.seq + 1]);
+  });
+
   it('POST /api/events is all or none: a batch Redis refuses appends nothing; its retry appends all three, once', async () => {
     const priv = new PrivateRedis();
     privates.push(priv);
