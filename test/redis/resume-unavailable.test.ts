@@ -1,0 +1,57 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { SigmaxServer } from '../../src/server/index.js';
+import { SigmaxWebSocketClient } from '../../src/client/index.js';
+import { PrivateRedis, redisAvailability, waitFor } from './helpers.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
+
+const redisUp = await redisAvailability();
+const trade = (id: string) => ({ proposal_id: `prop_${id}`, symbol: 'BTC/USDT', action: 'buy' as const, size: 1, filled_price: 1, order_id: `o_${id}`, status: 'filled' as const });
+
+describe.skipIf(!redisUp)('the SDK resuming while the Redis log cannot answer', () => {
+  const cleanup: (() => Promise<unknown> | void)[] = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+
+  it('is closed with 1013, keeps its subscriptions and position, takes no gap, and resumes in full once Redis answers', async () => {
+    const redis = new PrivateRedis();
+    cleanup.push(() => redis.stop());
+    await redis.start();
+    const opts = { port: 0, host: '127.0.0.1', redisUrl: redis.url, redisKeyPrefix: 'sdk', historySize: 100, historyTtl: 60_000 };
+    const a = new SigmaxServer(opts);
+    cleanup.push(() => a.close());
+    await a.listen();
+    const proxy = new TcpProxy(a.port);
+    await proxy.start();
+    cleanup.push(() => proxy.close());
+    const client = new SigmaxWebSocketClient({ minReconnectDelay: 50, maxReconnectDelay: 300, pingInterval: 0 });
+    cleanup.push(() => client.disconnect());
+    const seen: number[] = [];
+    const gaps: unknown[] = [];
+    const closes: number[] = [];
+    client.on('trade_executed', (e) => void seen.push(e.seq!));
+    client.on('gap', (g) => void gaps.push(g));
+    client.on('close', (c) => void closes.push(c.code));
+    client.on('error', () => {}); // the server's error before its 1013 close
+    await client.connect(`ws://127.0.0.1:${proxy.port}/api/ws`);
+    await client.subscribe({ topics: ['executions'] });
+    await a.publish('trade_executed', trade('1'));
+    await waitFor(() => seen.length === 1);
+    // Redis hangs, and the client's connection drops (a load balancer restarting, say): it resumes, and the server
+    // cannot read the history within its command timeout.
+    redis.pause();
+    try {
+      proxy.cutAll();
+      await waitFor(() => closes.includes(1013), 8000, 'the resume to be closed with 1013');
+    } finally {
+      redis.resume();
+    }
+    await waitFor(() => a.stats().redis_enabled, 10_000, 'Redis answering again');
+    await waitFor(() => client.isConnected(), 10_000, 'the client to resume');
+    await a.publish('trade_executed', trade('2'));
+    await waitFor(() => seen.length === 2);
+    expect(seen).toEqual([1, 2]);
+    expect(gaps).toEqual([]);
+    expect(await client.getSubscriptions()).toContain('executions');
+  });
+});
