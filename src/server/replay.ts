@@ -20,6 +20,13 @@ export const REPLAY_PAGE_SIZE = 100;
  */
 export const REPLAY_PAGE_BYTES = 256 * 1024;
 
+/**
+ * How long a resume waits for a history that the log cannot read for now (then it answers `recovered: false`), and
+ * between its attempts.
+ */
+export const RESUME_WAIT_MS = 5000;
+const RESUME_RETRY_MS = 250;
+
 /** Whether a page is the last one (shorter than a full page both in count and in bytes). */
 function isTail(events: readonly SequencedEvent[]): boolean {
   if (events.length >= REPLAY_PAGE_SIZE) return false;
@@ -68,10 +75,13 @@ async function run(
   const after = Math.max(since.seq, session.lastSent);
   let page = await read(session, since.epoch, after);
   if (session.replay !== replay) return;
-  if (reasonOf(page) === 'unavailable') {
-    // The history may well be there once the log answers again: a gap now would be one the client need not take.
-    session.fail(ErrorCode.INTERNAL_ERROR, CloseCode.TRY_AGAIN_LATER, 'The event history is unavailable for now; reconnect to resume from your last seq');
-    return;
+  // The log cannot read its history for now (Redis not answering, or being checked after a reconnect): it may well be
+  // there in a moment, so the resume waits for it a little rather than answer with a gap the client need not take.
+  for (const until = Date.now() + RESUME_WAIT_MS; reasonOf(page) === 'unavailable' && Date.now() < until; ) {
+    await new Promise((r) => setTimeout(r, RESUME_RETRY_MS).unref());
+    if (session.replay !== replay) return;
+    page = await read(session, since.epoch, after);
+    if (session.replay !== replay) return;
   }
   const recovered = page.ok;
   if (recovered) {

@@ -395,6 +395,19 @@ describe.skipIf(!redisUp)('RedisEventLog on a real Redis', () => {
     expect(b.rec.seqs()).toEqual([1, 2]);
   });
 
+  it('a run id recorded during the current Redis process is another node answering INFO (a proxy), not a restart: no new epoch', async () => {
+    prefix = uniquePrefix();
+    const a = await open();
+    await a.log.append([alert(1)]);
+    // what an instance that reached another node behind a proxy would have recorded, just now
+    await redis.hSet(`{${prefix}}:log`, { run: 'f'.repeat(40), run_at: String(Date.now()) });
+    const b = await open();
+    expect(b.log.epoch).toBe(a.log.epoch);
+    expect(await b.log.append([alert(2)])).toEqual([{ seq: 2, duplicate: false }]);
+    await waitFor(() => a.rec.events.length === 2);
+    expect(a.rec.resets).toEqual([]);
+  });
+
   it('a retried batch (same token) appends nothing and answers as before; only publisher ids are remembered', async () => {
     prefix = uniquePrefix();
     const s = script(APPEND_SCRIPT);

@@ -166,7 +166,8 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
       // Publishers retry at once; a client that saw seq 5 resumes. Until the log is checked, neither may touch it.
       const resumed: unknown[] = [];
       let n = 100;
-      while (a.log.epoch === lost) {
+      const deadline = Date.now() + 10_000;
+      while (a.log.epoch === lost && Date.now() < deadline) {
         await a.log.append([alert(n++)]).catch(() => {});
         const r = await a.log.readAfter(lost, 5, 10);
         if (r.ok) resumed.push(r);
@@ -175,6 +176,70 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
       expect(resumed).toEqual([]);
       await waitFor(() => a.rec.resets.length === 1);
       expect(a.rec.resets).toEqual([{ epoch: a.log.epoch, reason: 'epoch_changed' }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the check after a restart needs no memory: a Redis out of memory (noeviction) still gets its new epoch, or keeps its log', async () => {
+    const redis = await startRedis();
+    const a = await open(redis.url);
+    await a.log.append([alert(1)]);
+    const epoch = a.log.epoch;
+    const admin = await testClient(redis.url);
+    try {
+      await admin.sendCommand(['CONFIG', 'SET', 'maxmemory-policy', 'noeviction']);
+      /** Records a run id in the log, then makes Redis refuse every write that may grow memory. */
+      const recordThenOom = async (run: string, at: number) => {
+        await admin.sendCommand(['CONFIG', 'SET', 'maxmemory', '0']);
+        await admin.sendCommand(['HSET', '{outage}:log', 'run', run, 'run_at', String(at)]);
+        await admin.sendCommand(['CONFIG', 'SET', 'maxmemory', '1']);
+      };
+      // Recorded during this process's life (another node behind a proxy): the log is kept. (Its start is known to the
+      // second: a record in its first second would count as older.)
+      await waitFor(async () => /^uptime_in_seconds:[1-9]/m.test(String(await admin.sendCommand(['INFO', 'server']))), 3000);
+      await recordThenOom('e'.repeat(40), Date.now());
+      const b = await open(redis.url);
+      await waitFor(() => b.log.status().connected, 3000, 'B to check the log');
+      expect(b.log.epoch).toBe(epoch);
+      // Recorded long before this process started: Redis restarted since, without persisting every write.
+      await recordThenOom('f'.repeat(40), 1);
+      const c = await open(redis.url);
+      await waitFor(() => c.log.status().connected, 3000, 'C to check the log');
+      expect(c.log.epoch).not.toBe(epoch);
+    } finally {
+      admin.destroy();
+    }
+  });
+
+  it('an append retried after its reply was lost with a restarting Redis waits for the check, and is delivered', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sigmax-redis-'));
+    try {
+      const redis = await startRedis(['--dir', dir, '--dbfilename', 'dump.rdb']);
+      const proxy = new TcpProxy(redis.port);
+      await proxy.start();
+      try {
+        const a = await open(`redis://127.0.0.1:${proxy.port}`);
+        await a.log.append([alert(1)]);
+        const admin = await testClient(redis.url);
+        await admin.sendCommand(['SAVE']);
+        // Redis runs the script, its reply is lost, and Redis restarts from the snapshot without it.
+        proxy.dropReplies(true);
+        const appending = a.log.append([alert(2)]);
+        await waitFor(async () => Number(await admin.hGet('{outage}:log', 'seq')) === 2, 2000);
+        admin.destroy();
+        await redis.stop();
+        proxy.cutAll();
+        proxy.dropReplies(false);
+        await redis.start();
+        // Retried once the log is checked (a new epoch: the restored one may have lost it), it is delivered.
+        const [r] = await appending;
+        expect(r).toMatchObject({ duplicate: false });
+        await waitFor(() => a.rec.events.some((e) => (e.data as { n: number }).n === 2), 5000, 'the retried event to be delivered');
+        expect(a.rec.resets).toEqual([{ epoch: a.log.epoch, reason: 'epoch_changed' }]);
+      } finally {
+        await proxy.close();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -22,7 +22,7 @@ export class WsRecorder {
   }
 
   /** Connects and subscribes to `all` (optionally resuming from `since`); resolves with the client once `subscribed`. */
-  static async subscribed(url: string, since?: { epoch: string; seq: number }): Promise<WsRecorder> {
+  static async subscribed(url: string, since?: { epoch: string; seq: number }, timeoutMs = 5000): Promise<WsRecorder> {
     const ws = new WebSocket(url);
     const c = new WsRecorder(ws);
     await new Promise<void>((resolve, reject) => {
@@ -31,7 +31,7 @@ export class WsRecorder {
     });
     await c.waitFor((f) => f.type === 'connected');
     ws.send(JSON.stringify({ type: 'subscribe', data: since ? { topics: ['all'], since } : { topics: ['all'] } }));
-    await c.waitFor((f) => f.type === 'subscribed');
+    await c.waitFor((f) => f.type === 'subscribed', timeoutMs);
     return c;
   }
 

@@ -4,8 +4,9 @@
  *
  * Keys (prefix `P`, all in one hash slot through the hash tag `{P}`, so they live on one shard
  * of a Redis Cluster):
- * - `{P}:log`     hash `{epoch, seq, run}`: the log's name, its last sequence number, and the run id of the Redis
- *                 process it was last checked on (a restart changes it: see `RedisEventLog`'s sync);
+ * - `{P}:log`     hash `{epoch, seq, run, run_at}`: the log's name, its last sequence number, and the run id of the
+ *                 Redis process it was last checked on, with the Redis time it was recorded (a restart changes the
+ *                 run id: see `RedisEventLog`'s sync);
  * - `{P}:events`  stream; entry id `${seq}-0` (stream id == seq, so `XRANGE` seeks by seq), two fields
  *                 (few strings per entry: appends and reads cost per string):
  *                 `h` the header `"<t> <epoch> <flags><type>\x1f<topic>\x1f<timestamp>\x1f<id>"` (`t` the
@@ -39,7 +40,7 @@ end
 /**
  * Read-only. KEYS: log, events. ARGV: seq.
  * Returns `{epoch or false, lastSeq, id of the entry at ARGV seq or false, seq of the first stored entry or false,
- * run id of the Redis process the log was last checked on or false}`.
+ * run id of the Redis process the log was last checked on or false, Redis time (ms) it was recorded at or false}`.
  */
 export const INSPECT_SCRIPT = `#!lua flags=no-writes
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
@@ -58,35 +59,53 @@ if e[1] then at = idOf(e[1]) end
 local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
 local firstSeq = false
 if first[1] then firstSeq = tonumber(string.match(first[1][1], '^(%d+)')) end
-return {epoch or false, seq, at, firstSeq, redis.call('HGET', KEYS[1], 'run') or false}
+return {epoch or false, seq, at, firstSeq, redis.call('HGET', KEYS[1], 'run') or false, redis.call('HGET', KEYS[1], 'run_at') or false}
+`;
+
+/** Lua: records run id ARGV[n] ('' = unknown: forgets it) in the log hash, with the Redis time (ms) it was recorded at. */
+const RECORD_RUN = (n: number) => `
+if ARGV[${n}] ~= '' then
+  local t = redis.call('TIME')
+  redis.call('HSET', KEYS[1], 'run', ARGV[${n}], 'run_at', string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)))
+else
+  redis.call('HDEL', KEYS[1], 'run', 'run_at')
+end
 `;
 
 /** KEYS: log, events. ARGV: candidateEpoch, run id ('' = unknown). Creates the epoch if missing (with the run id); returns it. */
 export const CREATE_SCRIPT = `#!lua
 local created = not redis.call('HGET', KEYS[1], 'epoch')
 ${ENSURE_EPOCH}
-if created and ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'run', ARGV[2]) end
+if created then
+${RECORD_RUN(2)}
+end
 return epoch
 `;
 
-/** KEYS: log. ARGV: seenEpoch, run id. Records the run id the log was checked on, if the log still has `seenEpoch`; returns the current epoch. */
-export const ADOPT_RUN_SCRIPT = `#!lua
+/**
+ * KEYS: log. ARGV: seenEpoch, run id. Records the run id the log was checked on, if the log still has `seenEpoch`;
+ * returns the current epoch. Allowed out of memory (it replaces two small values): the check must not wait for memory.
+ */
+export const ADOPT_RUN_SCRIPT = `#!lua flags=allow-oom
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
-if epoch == ARGV[1] then redis.call('HSET', KEYS[1], 'run', ARGV[2]) end
+if epoch == ARGV[1] then
+${RECORD_RUN(2)}
+end
 return epoch or false
 `;
 
 /**
  * KEYS: log, events. ARGV: seenEpoch, newEpoch, run id ('' = unknown). When the log still has `seenEpoch` (or none),
  * starts a new, empty log named `newEpoch`: every instance and client then sees an epoch change.
- * Returns the current epoch.
+ * Returns the current epoch. Allowed out of memory: it frees the stream, and a log that may have lost events must not
+ * stay in use until memory is found.
  */
-export const ROTATE_SCRIPT = `#!lua
+export const ROTATE_SCRIPT = `#!lua flags=allow-oom
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if epoch and epoch ~= ARGV[1] then return epoch end
 redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[1], 'epoch', ARGV[2], 'seq', 0)
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'run', ARGV[3]) else redis.call('HDEL', KEYS[1], 'run') end
+${RECORD_RUN(3)}
 return ARGV[2]
 `;
 

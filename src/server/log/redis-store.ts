@@ -64,8 +64,17 @@ export interface LogState {
   idAt: string | null;
   /** Seq of the oldest stored entry (null: the stream is empty). */
   firstSeq: number | null;
-  /** Run id of the Redis process the log was last checked on (null: not recorded). */
+  /** Run id of the Redis process the log was last checked on, and the Redis time (ms) it was recorded (null: not recorded). */
   run: string | null;
+  runAt: number | null;
+}
+
+/** What `INFO server` tells of the Redis process. */
+export interface ServerRun {
+  /** `''` when Redis does not tell (INFO disabled). */
+  run: string;
+  /** When the process started (ms, its clock); undefined when not told. */
+  startedAt: number | undefined;
 }
 
 export class RedisLogStore {
@@ -96,14 +105,14 @@ export class RedisLogStore {
 
   /** The log's epoch and last seq, and the id of the entry at `seq` (read-only: works on a replica, under OOM). */
   async inspect(client: CommandSender, seq: number): Promise<LogState> {
-    const [epoch, last, idAt, firstSeq, run] = await runScript<[string | null, number, string | null, number | null, string | null]>(
+    const [epoch, last, idAt, firstSeq, run, runAt] = await runScript<[string | null, number, string | null, number | null, string | null, string | null]>(
       client,
       this.#scripts.inspect,
       [this.keys.log, this.keys.events],
       [String(seq)],
       this.#o.timeout,
     );
-    return { epoch: epoch || null, seq: Number(last), idAt: idAt || null, firstSeq: firstSeq ? Number(firstSeq) : null, run: run || null };
+    return { epoch: epoch || null, seq: Number(last), idAt: idAt || null, firstSeq: firstSeq ? Number(firstSeq) : null, run: run || null, runAt: runAt ? Number(runAt) : null };
   }
 
   /** Creates the epoch (an empty log, checked on Redis process `run`) if Redis has none; returns the current one. */
@@ -121,15 +130,19 @@ export class RedisLogStore {
     await runScript(client, this.#scripts.adoptRun, [this.keys.log], [seen, run], this.#o.timeout);
   }
 
-  /** The run id of the Redis process (changes with every restart); `''` when Redis does not tell (INFO disabled). */
-  async serverRun(client: CommandSender): Promise<string> {
+  /** The run id of the Redis process (it changes with every restart) and when it started, from `INFO server`. */
+  async serverRun(client: CommandSender): Promise<ServerRun> {
+    let info: string;
     try {
-      const info = await withTimeout(client.sendCommand<string>(['INFO', 'server']), this.#o.timeout);
-      return /^run_id:(\w+)/m.exec(String(info))?.[1] ?? '';
+      info = String(await withTimeout(client.sendCommand<string>(['INFO', 'server']), this.#o.timeout));
     } catch (err) {
-      if (err instanceof ErrorReply) return '';
+      if (err instanceof ErrorReply) return { run: '', startedAt: undefined };
       throw err;
     }
+    const field = (name: string) => new RegExp(`^${name}:(\\w+)`, 'm').exec(info)?.[1];
+    const now = Number(field('server_time_usec')) / 1000;
+    const uptime = Number(field('uptime_in_seconds'));
+    return { run: field('run_id') ?? '', startedAt: Number.isFinite(now) && Number.isFinite(uptime) ? now - uptime * 1000 : undefined };
   }
 
   /**

@@ -125,6 +125,9 @@ export class RedisEventLog implements EventLog {
   #stalled = false;
   /** The log was checked since the reader last failed (appends and history reads wait for it). */
   #synced = false;
+  /** Waiting for `#synced`, in arrival order (see {@link RedisEventLog.#whenSynced}). */
+  readonly #syncWaiters = new Set<(synced: boolean) => void>();
+  #runUnknownLogged = false;
   /** Redis refused the last append (OOM, read-only); cleared by the next one it takes, or by a probe. */
   #refusing = false;
   #probedAt = 0;
@@ -258,6 +261,7 @@ export class RedisEventLog implements EventLog {
     if (this.#closed) return;
     this.#mode = 'closed';
     this.#onEvent = () => {};
+    for (const waiter of [...this.#syncWaiters]) waiter(false);
     for (const call of this.#queue.splice(0)) call.reject(new Error('RedisEventLog is closed'));
     await this.#conn.close();
     await this.#loop;
@@ -333,7 +337,8 @@ export class RedisEventLog implements EventLog {
       return await this.#store.append(this.#conn.cmd, events, token);
     } catch (err) {
       if (this.#closed || certainlyNotRun(err) || err instanceof RedisTimeoutError) throw err;
-      if (!(await this.#conn.whenCmdReady(this.#timeout))) throw err;
+      // Not into a log that is not checked yet: Redis may have restarted without the first attempt, or more.
+      if (!(await this.#conn.whenCmdReady(this.#timeout)) || !(await this.#whenSynced(2 * this.#timeout))) throw err;
       return await this.#store.append(this.#conn.cmd, events, token);
     }
   }
@@ -364,9 +369,7 @@ export class RedisEventLog implements EventLog {
     const id = `legacy:${createHash('sha1').update(`${type}\n${parsed.sentTimestamp ?? ''}\n${json}`).digest('hex')}`;
     try {
       // Heard while the log is being checked (after a reconnect): wait for it rather than drop the message.
-      for (const deadline = Date.now() + this.#timeout; !this.#synced && !this.#closed && Date.now() < deadline; ) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await this.#whenSynced(this.#timeout);
       const [r] = await this.#enqueue([{ type, topic: EVENT_TOPIC[type], timestamp, json, id, bridge: false }]);
       this.#logger.debug(r && !r.duplicate ? `Redis: legacy message sequenced as ${r.seq}` : 'Redis: legacy message already sequenced');
     } catch (err) {
@@ -411,21 +414,32 @@ export class RedisEventLog implements EventLog {
     const cmd = this.#conn.cmd;
     let state = await this.#store.inspect(cmd, this.#lastSeq);
     if (this.#closed) return;
-    const run = await this.#store.serverRun(cmd);
+    const { run, startedAt } = await this.#store.serverRun(cmd);
+    if (run === '' && !this.#runUnknownLogged) {
+      this.#runUnknownLogged = true;
+      this.#logger.warn('Redis does not tell its run_id (INFO disabled): a restart that lost acknowledged events is noticed only by an instance that delivered them');
+    }
     if (state.epoch === null) {
       await this.#store.create(cmd, run);
       state = await this.#store.inspect(cmd, this.#lastSeq);
       if (this.#closed) return;
     }
     if (run !== '' && state.run !== run && state.epoch !== null) {
-      // Another Redis process than the one the log was last checked on: Redis restarted (or failed over). Unless it
-      // persists every write, what it acknowledged last may be gone, and no instance running now may have seen it
-      // (the whole fleet restarted with it): the seqs of that tail would be given to other events. A new epoch.
-      if (state.run !== null && !(await this.#store.persistsEveryWrite(cmd))) {
-        this.#logger.warn(`Redis restarted (run id ${state.run.slice(0, 8)} -> ${run.slice(0, 8)}) without persisting every write: what it acknowledged last may be lost; starting a new epoch`);
+      // Another Redis process than the one the log was last checked on. If it started after that check, Redis
+      // restarted (or failed over): unless it persists every write, what it acknowledged last may be gone, and no
+      // instance running now may have seen it (the whole fleet restarted with it), so the seqs of that tail would be
+      // given to other events: a new epoch. A run id recorded while this process was already up is another node
+      // answering INFO (behind a proxy): nothing restarted.
+      const restarted = state.run !== null && (state.runAt === null || startedAt === undefined || state.runAt < startedAt);
+      if (restarted && !(await this.#store.persistsEveryWrite(cmd))) {
+        this.#logger.warn(`Redis restarted (run id ${state.run!.slice(0, 8)} -> ${run.slice(0, 8)}) without persisting every write: what it acknowledged last may be lost; starting a new epoch`);
         await this.#store.rotate(cmd, state.epoch, run);
       } else {
-        await this.#store.adoptRun(cmd, state.epoch, run);
+        // Recording it is only bookkeeping: a replica that refuses it is still the same log.
+        await this.#store.adoptRun(cmd, state.epoch, run).catch((err: unknown) => {
+          if (!(err instanceof ErrorReply)) throw err;
+          this.#logger.debug(`Redis: run id not recorded: ${String(err)}`);
+        });
       }
       state = await this.#store.inspect(cmd, this.#lastSeq);
       if (this.#closed) return;
@@ -436,7 +450,7 @@ export class RedisEventLog implements EventLog {
       this.#epoch = epoch;
       this.#lastSeq = state.seq;
       this.#lastId = null;
-      this.#synced = true;
+      this.#markSynced();
       this.#logger.info(`Redis: on the shared log, epoch ${epoch}, delivering after seq ${state.seq}`);
       // Clients that connected before Redis was reachable hold no valid position: make them resume.
       if (this.#loop) this.#reset('epoch_changed');
@@ -447,7 +461,7 @@ export class RedisEventLog implements EventLog {
       const trimmed = state.idAt === null && (state.firstSeq === null || state.firstSeq > this.#lastSeq);
       const same = this.#lastSeq === 0 || this.#lastId === null || state.idAt === this.#lastId || trimmed;
       if (state.seq >= this.#lastSeq && same) {
-        this.#synced = true;
+        this.#markSynced();
         return;
       }
       this.#logger.warn(`Redis: the log lost events this instance delivered (seq ${this.#lastSeq}, Redis at ${state.seq}): starting a new epoch`);
@@ -461,13 +475,32 @@ export class RedisEventLog implements EventLog {
     this.#switchTo(epoch);
   }
 
+  #markSynced(): void {
+    this.#synced = true;
+    for (const waiter of [...this.#syncWaiters]) waiter(true);
+  }
+
+  /** Resolves `true` once the log is checked (at once if it is), `false` after `ms` or on close; waiters in arrival order. */
+  #whenSynced(ms: number): Promise<boolean> {
+    if (this.#synced || this.#closed) return Promise.resolve(this.#synced && !this.#closed);
+    return new Promise((resolve) => {
+      const done = (synced: boolean): void => {
+        clearTimeout(timer);
+        this.#syncWaiters.delete(done);
+        resolve(synced);
+      };
+      const timer = setTimeout(() => done(false), ms);
+      this.#syncWaiters.add(done);
+    });
+  }
+
   #switchTo(epoch: string): void {
     this.#recent.clear();
     this.#recentBytes = 0;
     this.#epoch = epoch;
     this.#lastSeq = 0;
     this.#lastId = null;
-    this.#synced = true;
+    this.#markSynced();
     this.#logger.info(`Redis: the log is now epoch ${epoch}; delivering it from its start`);
     this.#reset('epoch_changed');
   }
