@@ -73,7 +73,7 @@ export interface LogState {
 export interface ServerRun {
   /** `''` when Redis does not tell (INFO disabled). */
   run: string;
-  /** When the process started (ms, its clock); undefined when not told. */
+  /** When the process started at the latest (ms, its clock; known to the second); undefined when not told. */
   startedAt: number | undefined;
 }
 
@@ -140,9 +140,12 @@ export class RedisLogStore {
       throw err;
     }
     const field = (name: string) => new RegExp(`^${name}:(\\w+)`, 'm').exec(info)?.[1];
-    const now = Number(field('server_time_usec')) / 1000;
+    // uptime_in_seconds counts whole seconds of Redis's clock from the second it started in: the process started within
+    // the second after (now in seconds - uptime). Its end is taken, so that no check made before the start is missed.
+    const nowSeconds = Math.floor(Number(field('server_time_usec')) / 1e6);
     const uptime = Number(field('uptime_in_seconds'));
-    return { run: field('run_id') ?? '', startedAt: Number.isFinite(now) && Number.isFinite(uptime) ? now - uptime * 1000 : undefined };
+    const known = Number.isFinite(nowSeconds) && Number.isFinite(uptime);
+    return { run: field('run_id') ?? '', startedAt: known ? (nowSeconds - uptime + 1) * 1000 : undefined };
   }
 
   /**
