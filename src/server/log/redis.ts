@@ -507,19 +507,23 @@ export class RedisEventLog implements EventLog {
 
   /** The one delivery loop: waits for Redis, syncs, reads the stream; backs off after errors. */
   async #run(): Promise<void> {
+    // Appends wait for the check after a failure: after a first failure it runs as soon as the connections are back,
+    // after another within a second, following a pause (a failing check or read would otherwise spin).
+    let failedAt = -Infinity;
     let delay = 0;
     while (!this.#closed) {
       await this.#conn.whenReady(delay);
       if (this.#closed) return;
       try {
         await this.#sync();
-        delay = 0;
         await this.#readStream();
+        delay = 0; // the epoch changed: check again at once
       } catch (err) {
         if (this.#closed) return;
         this.#synced = false;
         this.#logger.debug(`Redis reader: ${String(err)}`);
-        delay = 250;
+        delay = Date.now() - failedAt < 1000 ? 250 : 0;
+        failedAt = Date.now();
       }
     }
   }
