@@ -189,21 +189,19 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
     const admin = await testClient(redis.url);
     try {
       await admin.sendCommand(['CONFIG', 'SET', 'maxmemory-policy', 'noeviction']);
-      /** Records a run id in the log, then makes Redis refuse every write that may grow memory. */
-      const recordThenOom = async (run: string, at: number) => {
+      /** Records a run id in the log ('' = none), then makes Redis refuse every write that may grow memory. */
+      const recordThenOom = async (run: string) => {
         await admin.sendCommand(['CONFIG', 'SET', 'maxmemory', '0']);
-        await admin.sendCommand(['HSET', '{outage}:log', 'run', run, 'run_at', String(at)]);
+        await admin.sendCommand(run ? ['HSET', '{outage}:log', 'run', run] : ['HDEL', '{outage}:log', 'run']);
         await admin.sendCommand(['CONFIG', 'SET', 'maxmemory', '1']);
       };
-      // Recorded during this process's life (another node behind a proxy): the log is kept. (Its start is known to the
-      // second, and taken at its latest: a record in its first two seconds may count as older.)
-      await waitFor(async () => /^uptime_in_seconds:([2-9]|\d\d)/m.test(String(await admin.sendCommand(['INFO', 'server']))), 4000);
-      await recordThenOom('e'.repeat(40), Date.now());
+      // No run id recorded (an earlier build): this one is recorded, the log kept.
+      await recordThenOom('');
       const b = await open(redis.url);
       await waitFor(() => b.log.status().connected, 3000, 'B to check the log');
       expect(b.log.epoch).toBe(epoch);
-      // Recorded long before this process started: Redis restarted since, without persisting every write.
-      await recordThenOom('f'.repeat(40), 1);
+      // Another process's run id: Redis restarted since, without persisting every write.
+      await recordThenOom('f'.repeat(40));
       const c = await open(redis.url);
       await waitFor(() => c.log.status().connected, 3000, 'C to check the log');
       expect(c.log.epoch).not.toBe(epoch);
@@ -239,6 +237,39 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
         expect(a.rec.resets).toEqual([{ epoch: a.log.epoch, reason: 'epoch_changed' }]);
       } finally {
         await proxy.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a failover to a replica that missed acknowledged events starts a new epoch, even when the replica persists every write', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sigmax-redis-'));
+    try {
+      const primary = await startRedis(['--repl-diskless-sync-delay', '0']);
+      const replica = await startRedis(['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir, '--replicaof', '127.0.0.1', String(primary.port)]);
+      const admin = await testClient(replica.url);
+      try {
+        // The replica has been up a while when the log is created on the primary.
+        await waitFor(async () => /^uptime_in_seconds:([2-9]|\d\d)/m.test(String(await admin.sendCommand(['INFO', 'server']))), 4000);
+        const a = await open(primary.url);
+        await a.log.append([alert(1), alert(2)]);
+        await waitFor(async () => Number(await admin.hGet('{outage}:log', 'seq')) === 2, 3000, 'the replica to have seq 2');
+        replica.pause(); // replication lags: what follows reaches the primary only
+        await a.log.append([alert(3), alert(4)]);
+        await waitFor(() => a.rec.events.length === 4);
+        const lost = a.log.epoch;
+        await a.log.close();
+        await primary.stop();
+        replica.resume();
+        await admin.sendCommand(['REPLICAOF', 'NO', 'ONE']); // promoted; the fleet restarts against it
+        const fresh = await open(replica.url);
+        expect(fresh.log.epoch).not.toBe(lost);
+        await fresh.log.append([alert(30), alert(40)]);
+        expect(await fresh.log.readAfter(lost, 4, 10)).toEqual({ ok: false, reason: 'epoch_mismatch' });
+        expect(await fresh.log.readAfter(lost, 2, 10)).toEqual({ ok: false, reason: 'epoch_mismatch' });
+      } finally {
+        admin.destroy();
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

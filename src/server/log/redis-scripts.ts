@@ -4,9 +4,8 @@
  *
  * Keys (prefix `P`, all in one hash slot through the hash tag `{P}`, so they live on one shard
  * of a Redis Cluster):
- * - `{P}:log`     hash `{epoch, seq, run, run_at}`: the log's name, its last sequence number, and the run id of the
- *                 Redis process it was last checked on, with the Redis time it was recorded (a restart changes the
- *                 run id: see `RedisEventLog`'s sync);
+ * - `{P}:log`     hash `{epoch, seq, run}`: the log's name, its last sequence number, and the run id of the Redis
+ *                 process it was last checked on (a restart or a failover changes it: see `RedisEventLog`'s sync);
  * - `{P}:events`  stream; entry id `${seq}-0` (stream id == seq, so `XRANGE` seeks by seq), two fields
  *                 (few strings per entry: appends and reads cost per string):
  *                 `h` the header `"<t> <epoch> <flags><type>\x1f<topic>\x1f<timestamp>\x1f<id>"` (`t` the
@@ -40,7 +39,8 @@ end
 /**
  * Read-only. KEYS: log, events. ARGV: seq.
  * Returns `{epoch or false, lastSeq, id of the entry at ARGV seq or false, seq of the first stored entry or false,
- * run id of the Redis process the log was last checked on or false, Redis time (ms) it was recorded at or false}`.
+ * run id of the Redis process the log was last checked on or false, run id of this Redis process or false (INFO
+ * refused), 1 if this process was promoted from a replica (it has a previous replication id) or 0}`.
  */
 export const INSPECT_SCRIPT = `#!lua flags=no-writes
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
@@ -59,17 +59,20 @@ if e[1] then at = idOf(e[1]) end
 local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
 local firstSeq = false
 if first[1] then firstSeq = tonumber(string.match(first[1][1], '^(%d+)')) end
-return {epoch or false, seq, at, firstSeq, redis.call('HGET', KEYS[1], 'run') or false, redis.call('HGET', KEYS[1], 'run_at') or false}
+-- The Redis process holding the log (INFO from here: the node the keys live on, even behind a proxy).
+local function info(section, name)
+  local ok, text = pcall(redis.call, 'INFO', section)
+  if not ok or type(text) ~= 'string' then return false end
+  return string.match(text, name .. ':([^\\r\\n]*)') or false
+end
+local promoted = info('replication', 'second_repl_offset')
+return {epoch or false, seq, at, firstSeq, redis.call('HGET', KEYS[1], 'run') or false, info('server', 'run_id'),
+  (promoted and promoted ~= '-1') and 1 or 0}
 `;
 
-/** Lua: records run id ARGV[n] ('' = unknown: forgets it) in the log hash, with the Redis time (ms) it was recorded at. */
+/** Lua: records run id ARGV[n] ('' = unknown: forgets it) in the log hash. */
 const RECORD_RUN = (n: number) => `
-if ARGV[${n}] ~= '' then
-  local t = redis.call('TIME')
-  redis.call('HSET', KEYS[1], 'run', ARGV[${n}], 'run_at', string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)))
-else
-  redis.call('HDEL', KEYS[1], 'run', 'run_at')
-end
+if ARGV[${n}] ~= '' then redis.call('HSET', KEYS[1], 'run', ARGV[${n}]) else redis.call('HDEL', KEYS[1], 'run') end
 `;
 
 /** KEYS: log, events. ARGV: candidateEpoch, run id ('' = unknown). Creates the epoch if missing (with the run id); returns it. */

@@ -64,17 +64,11 @@ export interface LogState {
   idAt: string | null;
   /** Seq of the oldest stored entry (null: the stream is empty). */
   firstSeq: number | null;
-  /** Run id of the Redis process the log was last checked on, and the Redis time (ms) it was recorded (null: not recorded). */
+  /** Run id of the Redis process the log was last checked on (null: not recorded). */
   run: string | null;
-  runAt: number | null;
-}
-
-/** What `INFO server` tells of the Redis process. */
-export interface ServerRun {
-  /** `''` when Redis does not tell (INFO disabled). */
-  run: string;
-  /** When the process started at the latest (ms, its clock; known to the second); undefined when not told. */
-  startedAt: number | undefined;
+  /** Run id of the Redis process holding the log now (`''`: INFO refused), and whether it was promoted from a replica. */
+  currentRun: string;
+  promoted: boolean;
 }
 
 export class RedisLogStore {
@@ -105,14 +99,20 @@ export class RedisLogStore {
 
   /** The log's epoch and last seq, and the id of the entry at `seq` (read-only: works on a replica, under OOM). */
   async inspect(client: CommandSender, seq: number): Promise<LogState> {
-    const [epoch, last, idAt, firstSeq, run, runAt] = await runScript<[string | null, number, string | null, number | null, string | null, string | null]>(
+    const [epoch, last, idAt, firstSeq, run, currentRun, promoted] = await runScript<
+      [string | null, number, string | null, number | null, string | null, string | null, number]
+    >(
       client,
       this.#scripts.inspect,
       [this.keys.log, this.keys.events],
       [String(seq)],
       this.#o.timeout,
     );
-    return { epoch: epoch || null, seq: Number(last), idAt: idAt || null, firstSeq: firstSeq ? Number(firstSeq) : null, run: run || null, runAt: runAt ? Number(runAt) : null };
+    return { epoch: epoch || null, seq: Number(last), idAt: idAt || null, firstSeq: firstSeq ? Number(firstSeq) : null,
+      run: run || null,
+      currentRun: currentRun || '',
+      promoted: Number(promoted) === 1,
+    };
   }
 
   /** Creates the epoch (an empty log, checked on Redis process `run`) if Redis has none; returns the current one. */
@@ -128,24 +128,6 @@ export class RedisLogStore {
   /** Records that the log, if it still has `seen`, was checked on Redis process `run`. */
   async adoptRun(client: CommandSender, seen: string, run: string): Promise<void> {
     await runScript(client, this.#scripts.adoptRun, [this.keys.log], [seen, run], this.#o.timeout);
-  }
-
-  /** The run id of the Redis process (it changes with every restart) and when it started, from `INFO server`. */
-  async serverRun(client: CommandSender): Promise<ServerRun> {
-    let info: string;
-    try {
-      info = String(await withTimeout(client.sendCommand<string>(['INFO', 'server']), this.#o.timeout));
-    } catch (err) {
-      if (err instanceof ErrorReply) return { run: '', startedAt: undefined };
-      throw err;
-    }
-    const field = (name: string) => new RegExp(`^${name}:(\\w+)`, 'm').exec(info)?.[1];
-    // uptime_in_seconds counts whole seconds of Redis's clock from the second it started in: the process started within
-    // the second after (now in seconds - uptime). Its end is taken, so that no check made before the start is missed.
-    const nowSeconds = Math.floor(Number(field('server_time_usec')) / 1e6);
-    const uptime = Number(field('uptime_in_seconds'));
-    const known = Number.isFinite(nowSeconds) && Number.isFinite(uptime);
-    return { run: field('run_id') ?? '', startedAt: known ? (nowSeconds - uptime + 1) * 1000 : undefined };
   }
 
   /**

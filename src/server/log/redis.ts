@@ -414,10 +414,10 @@ export class RedisEventLog implements EventLog {
     const cmd = this.#conn.cmd;
     let state = await this.#store.inspect(cmd, this.#lastSeq);
     if (this.#closed) return;
-    const { run, startedAt } = await this.#store.serverRun(cmd);
+    const run = state.currentRun;
     if (run === '' && !this.#runUnknownLogged) {
       this.#runUnknownLogged = true;
-      this.#logger.warn('Redis does not tell its run_id (INFO disabled): a restart that lost acknowledged events is noticed only by an instance that delivered them');
+      this.#logger.warn('Redis does not tell its run_id (INFO refused): a restart that lost acknowledged events is noticed only by an instance that delivered them');
     }
     if (state.epoch === null) {
       await this.#store.create(cmd, run);
@@ -425,14 +425,15 @@ export class RedisEventLog implements EventLog {
       if (this.#closed) return;
     }
     if (run !== '' && state.run !== run && state.epoch !== null) {
-      // Another Redis process than the one the log was last checked on. If it started after that check, Redis
-      // restarted (or failed over): unless it persists every write, what it acknowledged last may be gone, and no
-      // instance running now may have seen it (the whole fleet restarted with it), so the seqs of that tail would be
-      // given to other events: a new epoch. A run id recorded while this process was already up is another node
-      // answering INFO (behind a proxy): nothing restarted.
-      const restarted = state.run !== null && (state.runAt === null || startedAt === undefined || state.runAt < startedAt);
-      if (restarted && !(await this.#store.persistsEveryWrite(cmd))) {
-        this.#logger.warn(`Redis restarted (run id ${state.run!.slice(0, 8)} -> ${run.slice(0, 8)}) without persisting every write: what it acknowledged last may be lost; starting a new epoch`);
+      // Another Redis process holds the log than the one it was last checked on: Redis restarted or failed over. What
+      // it acknowledged last may be gone, and no instance running now may have seen it (the whole fleet restarted with
+      // it), so the seqs of that tail would be given to other events: a new epoch. Unless the process is the same node
+      // restarted from an AOF that persisted every write (a replica promoted may have missed the last ones whatever its
+      // persistence: replication is asynchronous). A log checked on none yet (older build) is adopted.
+      const restarted = state.run !== null && (state.promoted || !(await this.#store.persistsEveryWrite(cmd)));
+      if (restarted) {
+        const why = state.promoted ? 'a replica was promoted' : 'Redis restarted without persisting every write';
+        this.#logger.warn(`Redis run id ${state.run!.slice(0, 8)} -> ${run.slice(0, 8)}: ${why}, what it acknowledged last may be lost; starting a new epoch`);
         await this.#store.rotate(cmd, state.epoch, run);
       } else {
         // Recording it is only bookkeeping: a replica that refuses it is still the same log.
