@@ -65,6 +65,8 @@ export function restore(ctx: RestoreContext, done: (sent: SubscriptionLists) => 
       if (since) gap();
     } else if (e) {
       ctx.report(e);
+      // Not answered in time: the late answer (dropped) may say the server could not recover the stream.
+      if (since) gap();
     }
     if (ctx.alive()) done(sent);
   });

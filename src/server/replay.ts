@@ -24,7 +24,7 @@ export const REPLAY_PAGE_BYTES = 256 * 1024;
  * How long a resume waits for a history that the log cannot read for now (then it answers `recovered: false`), and
  * between its attempts.
  */
-export const RESUME_WAIT_MS = 5000;
+export const RESUME_WAIT_MS = 3000;
 const RESUME_RETRY_MS = 250;
 
 /** Whether a page is the last one (shorter than a full page both in count and in bytes). */
@@ -73,11 +73,13 @@ async function run(
 ): Promise<void> {
   const { log } = session.ctx;
   const after = Math.max(since.seq, session.lastSent);
+  const until = Date.now() + RESUME_WAIT_MS;
   let page = await read(session, since.epoch, after);
   if (session.replay !== replay) return;
   // The log cannot read its history for now (Redis not answering, or being checked after a reconnect): it may well be
   // there in a moment, so the resume waits for it a little rather than answer with a gap the client need not take.
-  for (const until = Date.now() + RESUME_WAIT_MS; reasonOf(page) === 'unavailable' && Date.now() < until; ) {
+  // (Each read may take the log's command timeout: the reply comes well within the SDK's command timeout, 10 s.)
+  while (reasonOf(page) === 'unavailable' && Date.now() < until) {
     await new Promise((r) => setTimeout(r, RESUME_RETRY_MS).unref());
     if (session.replay !== replay) return;
     page = await read(session, since.epoch, after);

@@ -32,7 +32,7 @@ describe.skipIf(!redisUp)('the SDK resuming while the Redis log cannot answer', 
     client.on('trade_executed', (e) => void seen.push(e.seq!));
     client.on('gap', (g) => void gaps.push(g));
     client.on('close', (c) => void closes.push(c.code));
-    client.on('error', () => {}); // the server's error before its 1013 close
+    client.on('error', () => {});
     await client.connect(`ws://127.0.0.1:${proxy.port}/api/ws`);
     await client.subscribe({ topics: ['executions'] });
     await a.publish('trade_executed', trade('1'));
@@ -54,5 +54,47 @@ describe.skipIf(!redisUp)('the SDK resuming while the Redis log cannot answer', 
     expect(gaps).toEqual([]);
     expect(closes).toEqual([1006]); // the cut only
     expect(await client.getSubscriptions()).toContain('executions');
+  });
+  it('a resume not answered within its command timeout is a gap: the late answer may have said it could not recover', async () => {
+    const redis = new PrivateRedis();
+    cleanup.push(() => redis.stop());
+    await redis.start();
+    // History of 2 events: a client away for 4 cannot be recovered.
+    const opts = { port: 0, host: '127.0.0.1', redisUrl: redis.url, redisKeyPrefix: 'sdk', historySize: 2, historyTtl: 60_000 };
+    const a = new SigmaxServer(opts);
+    cleanup.push(() => a.close());
+    await a.listen();
+    const proxy = new TcpProxy(a.port);
+    await proxy.start();
+    cleanup.push(() => proxy.close());
+    const client = new SigmaxWebSocketClient({ minReconnectDelay: 100, maxReconnectDelay: 300, pingInterval: 0, commandTimeout: 1000 });
+    cleanup.push(() => client.disconnect());
+    const seen: number[] = [];
+    const gaps: unknown[] = [];
+    const errors: unknown[] = [];
+    client.on('trade_executed', (e) => void seen.push(e.seq!));
+    client.on('gap', (g) => void gaps.push(g));
+    client.on('error', (e) => void errors.push(e));
+    await client.connect(`ws://127.0.0.1:${proxy.port}/api/ws`);
+    await client.subscribe({ topics: ['executions'] });
+    await a.publish('trade_executed', trade('1'));
+    await waitFor(() => seen.length === 1);
+    // The connection drops; 4 events are published meanwhile; then Redis hangs 2.5 s, so the resume is answered after
+    // the SDK's command timeout (1 s) — and it answers that the client cannot be recovered.
+    proxy.cutAll();
+    for (const n of [2, 3, 4, 5]) await a.publish('trade_executed', trade(String(n)));
+    redis.pause();
+    try {
+      await waitFor(() => errors.length > 0, 3000, 'the resume to time out');
+      await new Promise((r) => setTimeout(r, 1500));
+    } finally {
+      redis.resume();
+    }
+    await waitFor(() => a.stats().redis_enabled, 10_000, 'Redis answering again');
+    await a.publish('trade_executed', trade('6'));
+    await waitFor(() => seen.includes(6), 5000, 'event 6');
+    // Events 2..5 were not all received: the application must have been told.
+    expect(seen.slice(0, 1)).toEqual([1]);
+    expect(gaps.length).toBeGreaterThan(0);
   });
 });

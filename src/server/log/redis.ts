@@ -128,6 +128,7 @@ export class RedisEventLog implements EventLog {
   /** Waiting for `#synced`, in arrival order (see {@link RedisEventLog.#whenSynced}). */
   readonly #syncWaiters = new Set<(synced: boolean) => void>();
   #runUnknownLogged = false;
+  #rotationLoggedFor = '';
   /** Redis refused the last append (OOM, read-only); cleared by the next one it takes, or by a probe. */
   #refusing = false;
   #probedAt = 0;
@@ -303,6 +304,13 @@ export class RedisEventLog implements EventLog {
       calls.push(call);
       size += call.events.length;
     }
+    if (!this.#synced) {
+      // Queued while the log was checked, but it failed since: not into a log that is not checked again yet.
+      const error = new EventLogUnavailableError('The event log (Redis) is being checked after a reconnect; nothing was appended', 'not_appended');
+      for (const call of calls) call.reject(error);
+      this.#scheduleFlush();
+      return;
+    }
     const events = calls.length === 1 ? calls[0]!.events : calls.flatMap((c) => c.events);
     this.#inFlight++;
     const sentAt = Date.now();
@@ -433,7 +441,9 @@ export class RedisEventLog implements EventLog {
       const restarted = state.run !== null && (state.promoted || !(await this.#store.persistsEveryWrite(cmd)));
       if (restarted) {
         const why = state.promoted ? 'a replica was promoted' : 'Redis restarted without persisting every write';
-        this.#logger.warn(`Redis run id ${state.run!.slice(0, 8)} -> ${run.slice(0, 8)}: ${why}, what it acknowledged last may be lost; starting a new epoch`);
+        // Once per run id: a Redis that refuses the new epoch (a read-only replica) has it tried again and again.
+        if (this.#rotationLoggedFor !== run) this.#logger.warn(`Redis run id ${state.run!.slice(0, 8)} -> ${run.slice(0, 8)}: ${why}, what it acknowledged last may be lost; starting a new epoch`);
+        this.#rotationLoggedFor = run;
         await this.#store.rotate(cmd, state.epoch, run);
       } else {
         // Recording it is only bookkeeping: a replica that refuses it is still the same log.
