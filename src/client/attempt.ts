@@ -50,6 +50,7 @@ export function openAttempt(host: AttemptHost, url: string): Connection {
         send: (frame, expect, onSettle) => void requests.send(conn, frame, expect, o.commandTimeout, onSettle).catch(noop), // handled by onSettle
         report: (e) => h.emit('error', e),
         gap: (g) => h.emit('gap', g),
+        drop: (e) => conn.drop('restore not answered', e),
       };
       restore(ctx, (sent) => host.restored(ctx, sent));
     },

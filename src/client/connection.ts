@@ -72,6 +72,13 @@ export class Connection {
     return true;
   }
 
+  /** Ends the connection as lost (the client reconnects): the server did not answer what the connection needs. */
+  drop(reason: string, error: SigmaxError): void {
+    if (!this.#ws) return;
+    this.#teardown(CloseCode.NORMAL, reason);
+    this.#h.onClose(1006, reason, error, undefined);
+  }
+
   /** Closes the socket without notifying the handlers. Idempotent. */
   close(code: number = CloseCode.NORMAL, reason = ''): void {
     this.#teardown(code, reason);

@@ -6,7 +6,7 @@
  */
 import { Feature, type ServerEvent } from '../protocol/index.js';
 import type { Delivery } from './delivery.js';
-import { ServerError, type SigmaxError } from './errors.js';
+import { ServerError, TimeoutError, type SigmaxError } from './errors.js';
 import type { GapInfo, OpenInfo } from './events.js';
 import type { OnSettle } from './requests.js';
 import type { SubscriptionLists, SubscriptionRegistry } from './subscriptions.js';
@@ -26,6 +26,8 @@ export interface RestoreContext {
   gap(info: GapInfo): void;
   /** Whether the attempt is still the current one (not lost, not disconnected). */
   alive(): boolean;
+  /** Ends the attempt as lost: the client reconnects (and resumes from the same position). */
+  drop(error: SigmaxError): void;
 }
 
 const isEmpty = (l: SubscriptionLists): boolean => !l.topics.length && !l.symbols.length;
@@ -65,8 +67,9 @@ export function restore(ctx: RestoreContext, done: (sent: SubscriptionLists) => 
       if (since) gap();
     } else if (e) {
       ctx.report(e);
-      // Not answered in time: the late answer (dropped) may say the server could not recover the stream.
-      if (since) gap();
+      // A resume not answered in time: its late answer would be dropped, and it may say the server could not recover
+      // the stream. Resume again from the same position on a new connection, whose answer is heard.
+      if (since && e instanceof TimeoutError) return ctx.drop(e);
     }
     if (ctx.alive()) done(sent);
   });

@@ -440,7 +440,7 @@ export class RedisEventLog implements EventLog {
       // persistence: replication is asynchronous). A log checked on none yet (older build) is adopted.
       const restarted = state.run !== null && (state.promoted || !(await this.#store.persistsEveryWrite(cmd)));
       if (restarted) {
-        const why = state.promoted ? 'a replica was promoted' : 'Redis restarted without persisting every write';
+        const why = state.promoted ? 'another node took over (it has a previous replication id)' : 'Redis restarted without persisting every write';
         // Once per run id: a Redis that refuses the new epoch (a read-only replica) has it tried again and again.
         if (this.#rotationLoggedFor !== run) this.#logger.warn(`Redis run id ${state.run!.slice(0, 8)} -> ${run.slice(0, 8)}: ${why}, what it acknowledged last may be lost; starting a new epoch`);
         this.#rotationLoggedFor = run;
