@@ -38,6 +38,8 @@ export class Delivery {
   readonly #defaults: { bufferSize: number; overflow: OverflowPolicy };
   /** Epoch and `seq` of the last delivered event. */
   pos: StreamPosition | undefined;
+  /** A resume from this position was not answered in time (see `restore.ts`). */
+  unanswered: StreamPosition | undefined;
   delivered = 0;
   duplicates = 0;
   /** Events dropped by `drop-oldest` iterators. */

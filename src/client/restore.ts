@@ -57,6 +57,7 @@ export function restore(ctx: RestoreContext, done: (sent: SubscriptionLists) => 
   ctx.send({ type: 'subscribe', data: since ? { ...sent, since } : sent }, 'subscribed', (ev, e) => {
     if (!ctx.alive()) return; // lost: the wishes stay recorded for the next attempt
     if (ev) {
+      delivery.unanswered = undefined;
       const { data } = ev as ServerEvent<'subscribed'>;
       if (since) info.recovered = data.recovered ?? undefined;
       if (since && data.recovered === false) gap();
@@ -67,9 +68,16 @@ export function restore(ctx: RestoreContext, done: (sent: SubscriptionLists) => 
       if (since) gap();
     } else if (e) {
       ctx.report(e);
-      // A resume not answered in time: its late answer would be dropped, and it may say the server could not recover
-      // the stream. Resume again from the same position on a new connection, whose answer is heard.
-      if (since && e instanceof TimeoutError) return ctx.drop(e);
+      if (since && e instanceof TimeoutError) {
+        // A resume not answered in time: its late answer would be dropped, and it may say the stream could not be
+        // recovered. It is made again on a new connection; not answered twice, it is a gap, the position kept (a later
+        // resume still starts from it).
+        const again = delivery.unanswered?.epoch === since.epoch && delivery.unanswered.seq === since.seq;
+        delivery.unanswered = again ? undefined : since;
+        if (!again) return ctx.drop(e);
+        gap();
+        delivery.pos = since;
+      }
     }
     if (ctx.alive()) done(sent);
   });

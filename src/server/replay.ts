@@ -82,8 +82,6 @@ async function run(
   while (reasonOf(page) === 'unavailable' && Date.now() < until) {
     await new Promise((r) => setTimeout(r, RESUME_RETRY_MS).unref());
     if (session.replay !== replay) return;
-    // Reads are not piled onto a log that says it is down (many sessions may be waiting): it is asked again once up.
-    if (!log.status().connected) continue;
     page = await read(session, since.epoch, after);
     if (session.replay !== replay) return;
   }

@@ -101,4 +101,36 @@ describe.skipIf(!redisUp)('the SDK resuming while the Redis log cannot answer', 
     expect(seen.slice(0, 1)).toEqual([1]);
     expect(gaps).toEqual([expect.objectContaining({ seq: 1, reason: 'history_exceeded' })]);
   });
+  it('a resume not answered twice is a gap, and the client opens rather than retry for the whole outage', async () => {
+    const redis = new PrivateRedis();
+    cleanup.push(() => redis.stop());
+    await redis.start();
+    const a = new SigmaxServer({ port: 0, host: '127.0.0.1', redisUrl: redis.url, redisKeyPrefix: 'sdk', historySize: 100, historyTtl: 60_000 });
+    cleanup.push(() => a.close());
+    await a.listen();
+    const proxy = new TcpProxy(a.port);
+    await proxy.start();
+    cleanup.push(() => proxy.close());
+    // The server waits up to 3 s for a history it cannot read: longer than this client waits for an answer.
+    const client = new SigmaxWebSocketClient({ minReconnectDelay: 100, maxReconnectDelay: 300, pingInterval: 0, commandTimeout: 1000 });
+    cleanup.push(() => client.disconnect());
+    const seen: number[] = [];
+    const gaps: { seq: number }[] = [];
+    const closes: number[] = [];
+    client.on('trade_executed', (e) => void seen.push(e.seq!));
+    client.on('gap', (g) => void gaps.push(g));
+    client.on('close', (c) => void closes.push(c.code));
+    client.on('error', () => {});
+    await client.connect(`ws://127.0.0.1:${proxy.port}/api/ws`);
+    await client.subscribe({ topics: ['executions'] });
+    await a.publish('trade_executed', trade('1'));
+    await waitFor(() => seen.length === 1);
+    await redis.stop(); // gone for the rest of the test
+    proxy.cutAll();
+    await waitFor(() => gaps.length === 1, 8000, 'the gap');
+    await waitFor(() => client.isConnected(), 3000, 'the client to open');
+    expect(gaps[0]).toMatchObject({ seq: 1 });
+    expect(closes).toHaveLength(2); // the cut, then the first resume not answered
+    expect(client.position).toMatchObject({ seq: 1 }); // kept: a later resume still starts from it
+  });
 });

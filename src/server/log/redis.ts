@@ -230,8 +230,9 @@ export class RedisEventLog implements EventLog {
   }
 
   async readAfter(epoch: string, after: number, limit: number, maxBytes = Infinity): Promise<HistoryRead> {
-    // Not since the reader's last failure: Redis may have restarted without events of this epoch (until checked).
-    if (this.#closed || !this.#conn.cmd.isReady || this.#epoch === '' || !this.#synced) return { ok: false, reason: 'unavailable' };
+    // Not since the reader's last failure: Redis may have restarted without events of this epoch (until checked). Not
+    // while Redis does not answer either: resumes waiting for it would pile reads onto it.
+    if (this.#closed || !this.#conn.cmd.isReady || this.#epoch === '' || !this.#synced || this.#stalled) return { ok: false, reason: 'unavailable' };
     try {
       const read = await this.#store.read(this.#conn.cmd, epoch, after, limit, maxBytes);
       if (!read.ok || epoch !== this.#epoch) return read;
