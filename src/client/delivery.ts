@@ -99,10 +99,13 @@ export class Delivery {
     if (typeof seq === 'number' && epoch && epoch === current && this.pos?.epoch !== epoch) this.pos = { epoch, seq };
   }
 
-  /** Records a gap after `since`; iterators get a marker (or a `GapError`). Returns the gap for the `gap` event. */
-  gap(since: StreamPosition, newEpoch: string | undefined): GapInfo {
+  /**
+   * Records a gap after `since`; iterators get a marker (or a `GapError`). Returns the gap for the `gap` event. The
+   * position is then `keep` (none: the server's reply gives it).
+   */
+  gap(since: StreamPosition, newEpoch: string | undefined, keep?: StreamPosition): GapInfo {
     const info: GapInfo = { epoch: since.epoch, seq: since.seq, newEpoch, reason: newEpoch !== since.epoch ? 'epoch_changed' : 'history_exceeded' };
-    this.pos = undefined;
+    this.pos = keep;
     for (const s of [...this.#sinks]) {
       if (s.throwOnGap) s.q.end(new GapError('EVENTS_MISSED', `Events after seq ${since.seq} of epoch ${since.epoch} may have been missed (${info.reason})`));
       else s.q.push({ type: 'gap', ...info });

@@ -4,7 +4,7 @@
  * refused subscription is reported with the server's code, dropped from the registry (never re-sent), and raises a
  * `gap` when it carried `since`.
  */
-import { Feature, type ServerEvent } from '../protocol/index.js';
+import { Feature, type ServerEvent, type StreamPosition } from '../protocol/index.js';
 import type { Delivery } from './delivery.js';
 import { ServerError, TimeoutError, type SigmaxError } from './errors.js';
 import type { GapInfo, OpenInfo } from './events.js';
@@ -50,9 +50,9 @@ export function restore(ctx: RestoreContext, done: (sent: SubscriptionLists) => 
   const since = ctx.resume && info.features.includes(Feature.RESUME) && info.epoch ? delivery.pos : undefined;
   if (!since && delivery.pos && delivery.pos.epoch !== info.epoch) delivery.pos = undefined;
   if (isEmpty(sent)) return done(sent);
-  const gap = (): void => {
+  const gap = (keep?: StreamPosition): void => {
     info.recovered = false;
-    if (since && ctx.alive()) ctx.gap(delivery.gap(since, info.epoch));
+    if (since && ctx.alive()) ctx.gap(delivery.gap(since, info.epoch, keep));
   };
   ctx.send({ type: 'subscribe', data: since ? { ...sent, since } : sent }, 'subscribed', (ev, e) => {
     if (!ctx.alive()) return; // lost: the wishes stay recorded for the next attempt
@@ -63,6 +63,7 @@ export function restore(ctx: RestoreContext, done: (sent: SubscriptionLists) => 
       if (since && data.recovered === false) gap();
       delivery.adopt(data, info.epoch);
     } else if (e instanceof ServerError) {
+      delivery.unanswered = undefined;
       subs.apply('unsubscribe', sent);
       ctx.report(refused(e, sent));
       if (since) gap();
@@ -70,13 +71,12 @@ export function restore(ctx: RestoreContext, done: (sent: SubscriptionLists) => 
       ctx.report(e);
       if (since && e instanceof TimeoutError) {
         // A resume not answered in time: its late answer would be dropped, and it may say the stream could not be
-        // recovered. It is made again on a new connection; not answered twice, it is a gap, the position kept (a later
-        // resume still starts from it).
+        // recovered. It is made again on a new connection; not answered twice, it is a gap. A later resume still
+        // starts from a position: the same one, or the start of the connection's new epoch (nothing of it was seen).
         const again = delivery.unanswered?.epoch === since.epoch && delivery.unanswered.seq === since.seq;
         delivery.unanswered = again ? undefined : since;
         if (!again) return ctx.drop(e);
-        gap();
-        delivery.pos = since;
+        gap(info.epoch === since.epoch ? since : { epoch: info.epoch!, seq: 0 });
       }
     }
     if (ctx.alive()) done(sent);

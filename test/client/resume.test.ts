@@ -69,6 +69,37 @@ describe('resume bookkeeping', () => {
     expect(client.position).toEqual({ epoch: 'e2', seq: 1 });
   });
 
+  it('a resume not answered in time is made again on a new connection; not answered twice, it is a gap that keeps a position', async () => {
+    server = new MockSigmax();
+    client = new SigmaxWebSocketClient({ WebSocket: MockWS, pingInterval: 0, minReconnectDelay: 100, maxReconnectDelay: 100, commandTimeout: 1000 });
+    await client.subscribe({ topics: ['executions'] });
+    await connectTo(client, server);
+    const gaps: { gap: GapInfo; position: unknown }[] = [];
+    const closes: number[] = [];
+    client.on('gap', (g) => gaps.push({ gap: g, position: client.position }));
+    client.on('close', (c) => closes.push(c.code));
+    client.on('error', () => {});
+    server.trade(5);
+    await tick();
+    // The server stops answering (a resume waiting for a history it cannot read), and the connection drops.
+    server.opts.mute = true;
+    server.kick(1001);
+    await tick(1200); // reconnect, resume from seq 5, no answer within 1 s
+    expect(gaps).toEqual([]);
+    expect(closes).toEqual([1001, 1006]); // dropped, to ask again
+    await tick(1300); // the same resume, not answered again
+    expect(gaps).toEqual([{ gap: { epoch: 'e1', seq: 5, newEpoch: 'e1', reason: 'history_exceeded' }, position: { epoch: 'e1', seq: 5 } }]);
+    expect(client.state).toBe('open');
+    const sinces = server.sent('subscribe').map((f) => f.data?.since);
+    expect(sinces.slice(1)).toEqual([{ epoch: 'e1', seq: 5 }, { epoch: 'e1', seq: 5 }]);
+    // On a new epoch: the position kept is the start of that epoch (none of it was seen).
+    server.opts.epoch = 'e2';
+    server.kick(1001);
+    await tick(1200);
+    await tick(1300);
+    expect(gaps.at(-1)).toEqual({ gap: { epoch: 'e1', seq: 5, newEpoch: 'e2', reason: 'epoch_changed' }, position: { epoch: 'e2', seq: 0 } });
+  });
+
   it('reports history_exceeded when the epoch is the same but the server cannot recover', async () => {
     await start({ recovered: false });
     server.trade(3);
