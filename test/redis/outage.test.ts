@@ -43,10 +43,35 @@ describe('what an append error says about its outcome', () => {
 describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
   const servers: PrivateRedis[] = [];
   const logs: RedisEventLog[] = [];
+  const dirs: string[] = [];
   afterEach(async () => {
     await Promise.all(logs.splice(0).map((l) => l.close()));
     await Promise.all(servers.splice(0).map((s) => s.stop()));
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
+
+  /** A temporary directory for a Redis's persistence files, removed after the test. */
+  function tempDir(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'sigmax-redis-'));
+    dirs.push(dir);
+    return dir;
+  }
+
+  /**
+   * A log on a Redis that saves snapshots: events 1..3 are in the snapshot, 4 and 5 are delivered after it (so a restart
+   * from the snapshot loses them).
+   */
+  async function snapshotThenTail() {
+    const redis = await startRedis(['--dir', tempDir(), '--dbfilename', 'dump.rdb']);
+    const a = await open(redis.url);
+    await a.log.append([alert(1), alert(2), alert(3)]);
+    const admin = await testClient(redis.url);
+    await admin.sendCommand(['SAVE']);
+    admin.destroy();
+    await a.log.append([alert(4), alert(5)]);
+    await waitFor(() => a.rec.events.length === 5);
+    return { redis, a, lost: a.log.epoch };
+  }
 
   /** A private redis-server, stopped after the test. */
   async function startRedis(args: string[] = []): Promise<PrivateRedis> {
@@ -123,69 +148,44 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
   });
 
   it('a Redis restarted from a snapshot that lost the tail gets a new epoch, even when no running instance delivered the tail', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sigmax-redis-'));
-    try {
-      const redis = await startRedis(['--dir', dir, '--dbfilename', 'dump.rdb']);
-      const a = await open(redis.url);
-      await a.log.append([alert(1), alert(2), alert(3)]);
-      const admin = await testClient(redis.url);
-      await admin.sendCommand(['SAVE']);
-      admin.destroy();
-      await a.log.append([alert(4), alert(5)]); // acknowledged, delivered to clients as (E1, 5), then lost with Redis
-      await waitFor(() => a.rec.events.length === 5);
-      const lost = a.log.epoch;
-      // The whole fleet restarts with Redis (a host reboot): no process remembers seq 5.
-      await a.log.close();
-      await redis.stop();
-      await redis.start();
-      const fresh = await open(redis.url);
-      expect(fresh.log.epoch).not.toBe(lost);
-      await fresh.log.append([alert(6), alert(7), alert(8)]);
-      // A client resuming from (E1, 5) is told its epoch is gone: it cannot be handed seq 6 of another history as if it followed 5.
-      expect(await fresh.log.readAfter(lost, 5, 10)).toEqual({ ok: false, reason: 'epoch_mismatch' });
-      expect(fresh.mem.lines.some((l) => l.level === 'warn' && /Redis restarted/.test(l.message))).toBe(true);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    // 4 and 5 acknowledged, delivered to clients as (E1, 5), then lost with Redis
+    const { redis, a, lost } = await snapshotThenTail();
+    // The whole fleet restarts with Redis (a host reboot): no process remembers seq 5.
+    await a.log.close();
+    await redis.stop();
+    await redis.start();
+    const fresh = await open(redis.url);
+    expect(fresh.log.epoch).not.toBe(lost);
+    await fresh.log.append([alert(6), alert(7), alert(8)]);
+    // A client resuming from (E1, 5) is told its epoch is gone: it cannot be handed seq 6 of another history as if it followed 5.
+    expect(await fresh.log.readAfter(lost, 5, 10)).toEqual({ ok: false, reason: 'epoch_mismatch' });
+    expect(fresh.mem.lines.some((l) => l.level === 'warn' && /Redis restarted/.test(l.message))).toBe(true);
   });
 
   it('between a Redis restart and the check of the log, nothing is appended to it or read from it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sigmax-redis-'));
-    try {
-      const redis = await startRedis(['--dir', dir, '--dbfilename', 'dump.rdb']);
-      const a = await open(redis.url);
-      await a.log.append([alert(1), alert(2), alert(3)]);
-      const admin = await testClient(redis.url);
-      await admin.sendCommand(['SAVE']);
-      admin.destroy();
-      await a.log.append([alert(4), alert(5)]);
-      await waitFor(() => a.rec.events.length === 5);
-      const lost = a.log.epoch;
-      await redis.stop();
-      await redis.start(); // seq 3 again, in the same epoch: 4 and 5 are lost
-      // Publishers retry at once; a client that saw seq 5 resumes. Until the log is checked, neither may touch it.
-      const resumed: unknown[] = [];
-      const accepted: number[] = [];
-      let n = 100;
-      const deadline = Date.now() + 10_000;
-      while (a.log.epoch === lost && Date.now() < deadline) {
-        const k = n++;
-        await a.log.append([alert(k)]).then(() => void accepted.push(k), () => {});
-        const r = await a.log.readAfter(lost, 5, 10);
-        if (r.ok) resumed.push(r);
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      expect(resumed).toEqual([]);
-      await waitFor(() => a.rec.resets.length === 1);
-      expect(a.rec.resets).toEqual([{ epoch: a.log.epoch, reason: 'epoch_changed' }]);
-      // Whatever was accepted went to the checked log, the new epoch: every one is delivered.
-      await a.log.append([alert(999)]);
-      await waitFor(() => a.rec.events.some((e) => (e.data as { n: number }).n === 999), 5000, 'the marker');
-      const delivered = new Set(a.rec.events.map((e) => (e.data as { n: number }).n));
-      expect(accepted.filter((k) => !delivered.has(k))).toEqual([]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+    const { redis, a, lost } = await snapshotThenTail();
+    await redis.stop();
+    await redis.start(); // seq 3 again, in the same epoch: 4 and 5 are lost
+    // Publishers retry at once; a client that saw seq 5 resumes. Until the log is checked, neither may touch it.
+    const resumed: unknown[] = [];
+    const accepted: number[] = [];
+    let n = 100;
+    const deadline = Date.now() + 10_000;
+    while (a.log.epoch === lost && Date.now() < deadline) {
+      const k = n++;
+      await a.log.append([alert(k)]).then(() => void accepted.push(k), () => {});
+      const r = await a.log.readAfter(lost, 5, 10);
+      if (r.ok) resumed.push(r);
+      await new Promise((r) => setTimeout(r, 5));
     }
+    expect(resumed).toEqual([]);
+    await waitFor(() => a.rec.resets.length === 1);
+    expect(a.rec.resets).toEqual([{ epoch: a.log.epoch, reason: 'epoch_changed' }]);
+    // Whatever was accepted went to the checked log, the new epoch: every one is delivered.
+    await a.log.append([alert(999)]);
+    await waitFor(() => a.rec.events.some((e) => (e.data as { n: number }).n === 999), 5000, 'the marker');
+    const delivered = new Set(a.rec.events.map((e) => (e.data as { n: number }).n));
+    expect(accepted.filter((k) => !delivered.has(k))).toEqual([]);
   });
 
   it('the check after a restart needs no memory: a Redis out of memory (noeviction) still gets its new epoch, or keeps its log', async () => {
@@ -218,88 +218,76 @@ describe.skipIf(!canRun)('RedisEventLog when Redis goes away', () => {
   });
 
   it('an append retried after its reply was lost with a restarting Redis waits for the check, and is delivered', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sigmax-redis-'));
+    const dir = tempDir();
+    const redis = await startRedis(['--dir', dir, '--dbfilename', 'dump.rdb']);
+    const proxy = new TcpProxy(redis.port);
+    await proxy.start();
     try {
-      const redis = await startRedis(['--dir', dir, '--dbfilename', 'dump.rdb']);
-      const proxy = new TcpProxy(redis.port);
-      await proxy.start();
-      try {
-        const a = await open(`redis://127.0.0.1:${proxy.port}`, 5000); // room for the restart within one command timeout
-        await a.log.append([alert(1)]);
-        const admin = await testClient(redis.url);
-        await admin.sendCommand(['SAVE']);
-        // Redis runs the script, its reply is lost, and Redis restarts from the snapshot without it.
-        proxy.dropReplies(true);
-        const appending = a.log.append([alert(2)]);
-        await waitFor(async () => Number(await admin.hGet('{outage}:log', 'seq')) === 2, 2000);
-        admin.destroy();
-        await redis.stop();
-        proxy.cutAll();
-        proxy.dropReplies(false);
-        await redis.start();
-        // Retried once the log is checked (a new epoch: the restored one may have lost it), it is delivered.
-        const [r] = await appending;
-        expect(r).toMatchObject({ duplicate: false });
-        await waitFor(() => a.rec.events.some((e) => (e.data as { n: number }).n === 2), 5000, 'the retried event to be delivered');
-        expect(a.rec.resets).toEqual([{ epoch: a.log.epoch, reason: 'epoch_changed' }]);
-      } finally {
-        await proxy.close();
-      }
+      const a = await open(`redis://127.0.0.1:${proxy.port}`, 5000); // room for the restart within one command timeout
+      await a.log.append([alert(1)]);
+      const admin = await testClient(redis.url);
+      await admin.sendCommand(['SAVE']);
+      // Redis runs the script, its reply is lost, and Redis restarts from the snapshot without it.
+      proxy.dropReplies(true);
+      const appending = a.log.append([alert(2)]);
+      await waitFor(async () => Number(await admin.hGet('{outage}:log', 'seq')) === 2, 2000);
+      admin.destroy();
+      await redis.stop();
+      proxy.cutAll();
+      proxy.dropReplies(false);
+      await redis.start();
+      // Retried once the log is checked (a new epoch: the restored one may have lost it), it is delivered.
+      const [r] = await appending;
+      expect(r).toMatchObject({ duplicate: false });
+      await waitFor(() => a.rec.events.some((e) => (e.data as { n: number }).n === 2), 5000, 'the retried event to be delivered');
+      expect(a.rec.resets).toEqual([{ epoch: a.log.epoch, reason: 'epoch_changed' }]);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      await proxy.close();
     }
   });
 
   it('a failover to a replica that missed acknowledged events starts a new epoch, even when the replica persists every write', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sigmax-redis-'));
+    const dir = tempDir();
+    const primary = await startRedis(['--repl-diskless-sync-delay', '0']);
+    const replica = await startRedis(['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir, '--replicaof', '127.0.0.1', String(primary.port)]);
+    const admin = await testClient(replica.url);
     try {
-      const primary = await startRedis(['--repl-diskless-sync-delay', '0']);
-      const replica = await startRedis(['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir, '--replicaof', '127.0.0.1', String(primary.port)]);
-      const admin = await testClient(replica.url);
-      try {
-        // The replica has been up a while when the log is created on the primary.
-        await waitFor(async () => /^uptime_in_seconds:([2-9]|\d\d)/m.test(String(await admin.sendCommand(['INFO', 'server']))), 4000);
-        const a = await open(primary.url);
-        await a.log.append([alert(1), alert(2)]);
-        await waitFor(async () => Number(await admin.hGet('{outage}:log', 'seq')) === 2, 3000, 'the replica to have seq 2');
-        replica.pause(); // replication lags: what follows reaches the primary only
-        await a.log.append([alert(3), alert(4)]);
-        await waitFor(() => a.rec.events.length === 4);
-        const lost = a.log.epoch;
-        await a.log.close();
-        await primary.stop();
-        replica.resume();
-        await admin.sendCommand(['REPLICAOF', 'NO', 'ONE']); // promoted; the fleet restarts against it
-        const fresh = await open(replica.url);
-        expect(fresh.log.epoch).not.toBe(lost);
-        await fresh.log.append([alert(30), alert(40)]);
-        expect(await fresh.log.readAfter(lost, 4, 10)).toEqual({ ok: false, reason: 'epoch_mismatch' });
-        expect(await fresh.log.readAfter(lost, 2, 10)).toEqual({ ok: false, reason: 'epoch_mismatch' });
-      } finally {
-        admin.destroy();
-      }
+      // The replica has been up a while when the log is created on the primary.
+      await waitFor(async () => /^uptime_in_seconds:([2-9]|\d\d)/m.test(String(await admin.sendCommand(['INFO', 'server']))), 4000);
+      const a = await open(primary.url);
+      await a.log.append([alert(1), alert(2)]);
+      await waitFor(async () => Number(await admin.hGet('{outage}:log', 'seq')) === 2, 3000, 'the replica to have seq 2');
+      replica.pause(); // replication lags: what follows reaches the primary only
+      await a.log.append([alert(3), alert(4)]);
+      await waitFor(() => a.rec.events.length === 4);
+      const lost = a.log.epoch;
+      await a.log.close();
+      await primary.stop();
+      replica.resume();
+      await admin.sendCommand(['REPLICAOF', 'NO', 'ONE']); // promoted; the fleet restarts against it
+      const fresh = await open(replica.url);
+      expect(fresh.log.epoch).not.toBe(lost);
+      await fresh.log.append([alert(30), alert(40)]);
+      expect(await fresh.log.readAfter(lost, 4, 10)).toEqual({ ok: false, reason: 'epoch_mismatch' });
+      expect(await fresh.log.readAfter(lost, 2, 10)).toEqual({ ok: false, reason: 'epoch_mismatch' });
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      admin.destroy();
     }
   });
 
   it('a Redis restarted from an AOF that persists every write (appendfsync always) keeps the epoch: nothing was lost', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sigmax-redis-'));
-    try {
-      const redis = await startRedis(['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir]);
-      const a = await open(redis.url);
-      await a.log.append([alert(1), alert(2)]);
-      const epoch = a.log.epoch;
-      await a.log.close();
-      await redis.stop();
-      await redis.start();
-      const fresh = await open(redis.url);
-      expect(fresh.log.epoch).toBe(epoch);
-      expect(await fresh.log.append([alert(3)])).toEqual([{ seq: 3, duplicate: false }]);
-      expect(await fresh.log.readAfter(epoch, 1, 10)).toMatchObject({ ok: true, events: [{ seq: 2 }, { seq: 3 }] });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const dir = tempDir();
+    const redis = await startRedis(['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir]);
+    const a = await open(redis.url);
+    await a.log.append([alert(1), alert(2)]);
+    const epoch = a.log.epoch;
+    await a.log.close();
+    await redis.stop();
+    await redis.start();
+    const fresh = await open(redis.url);
+    expect(fresh.log.epoch).toBe(epoch);
+    expect(await fresh.log.append([alert(3)])).toEqual([{ seq: 3, duplicate: false }]);
+    expect(await fresh.log.readAfter(epoch, 1, 10)).toMatchObject({ ok: true, events: [{ seq: 2 }, { seq: 3 }] });
   });
 
   it('a batch whose reply was lost with its connection is retried once the connection is back, and appended once', async () => {

@@ -1,6 +1,7 @@
+/** The SDK resuming (after a reconnect) while the server's Redis log cannot read its history. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { SigmaxServer } from '../../src/server/index.js';
-import { SigmaxWebSocketClient } from '../../src/client/index.js';
+import { SigmaxWebSocketClient, type ClientOptions, type GapInfo } from '../../src/client/index.js';
 import { PrivateRedis, redisAvailability, waitFor } from './helpers.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -13,30 +14,39 @@ describe.skipIf(!redisUp)('the SDK resuming while the Redis log cannot answer', 
     for (const fn of cleanup.splice(0).reverse()) await fn();
   });
 
-  it('waits for the history instead of taking a gap, keeps its subscriptions, and resumes in full', async () => {
+  /**
+   * A server on a private Redis (history of `historySize`), a client subscribed to executions through a proxy (so that
+   * its connection can be cut), and event 1 received.
+   */
+  async function setup(historySize: number, options: ClientOptions) {
     const redis = new PrivateRedis();
     cleanup.push(() => redis.stop());
     await redis.start();
-    const opts = { port: 0, host: '127.0.0.1', redisUrl: redis.url, redisKeyPrefix: 'sdk', historySize: 100, historyTtl: 60_000 };
-    const a = new SigmaxServer(opts);
-    cleanup.push(() => a.close());
-    await a.listen();
-    const proxy = new TcpProxy(a.port);
+    const server = new SigmaxServer({ port: 0, host: '127.0.0.1', redisUrl: redis.url, redisKeyPrefix: 'sdk', historySize, historyTtl: 60_000 });
+    cleanup.push(() => server.close());
+    await server.listen();
+    const proxy = new TcpProxy(server.port);
     await proxy.start();
     cleanup.push(() => proxy.close());
-    const client = new SigmaxWebSocketClient({ minReconnectDelay: 50, maxReconnectDelay: 300, pingInterval: 0 });
+    const client = new SigmaxWebSocketClient({ pingInterval: 0, maxReconnectDelay: 300, ...options });
     cleanup.push(() => client.disconnect());
     const seen: number[] = [];
-    const gaps: unknown[] = [];
+    const gaps: GapInfo[] = [];
     const closes: number[] = [];
+    const errors: unknown[] = [];
     client.on('trade_executed', (e) => void seen.push(e.seq!));
     client.on('gap', (g) => void gaps.push(g));
     client.on('close', (c) => void closes.push(c.code));
-    client.on('error', () => {});
+    client.on('error', (e) => void errors.push(e));
     await client.connect(`ws://127.0.0.1:${proxy.port}/api/ws`);
     await client.subscribe({ topics: ['executions'] });
-    await a.publish('trade_executed', trade('1'));
+    await server.publish('trade_executed', trade('1'));
     await waitFor(() => seen.length === 1);
+    return { redis, server, proxy, client, seen, gaps, closes, errors };
+  }
+
+  it('waits for the history instead of taking a gap, keeps its subscriptions, and resumes in full', async () => {
+    const { redis, server, proxy, client, seen, gaps, closes } = await setup(100, { minReconnectDelay: 50 });
     // Redis hangs for 2.5 s, and meanwhile the client's connection drops (a load balancer restarting, say): it
     // resumes, and the server's first history read gets no answer within its command timeout (2 s).
     redis.pause();
@@ -46,45 +56,23 @@ describe.skipIf(!redisUp)('the SDK resuming while the Redis log cannot answer', 
     } finally {
       redis.resume();
     }
-    await waitFor(() => a.stats().redis_enabled, 10_000, 'Redis answering again');
+    await waitFor(() => server.stats().redis_enabled, 10_000, 'Redis answering again');
     await waitFor(() => client.isConnected(), 10_000, 'the client to resume');
-    await a.publish('trade_executed', trade('2'));
+    await server.publish('trade_executed', trade('2'));
     await waitFor(() => seen.length === 2);
     expect(seen).toEqual([1, 2]);
     expect(gaps).toEqual([]);
     expect(closes).toEqual([1006]); // the cut only
     expect(await client.getSubscriptions()).toContain('executions');
   });
+
   it('a resume not answered within its command timeout is made again on a new connection, whose answer (a gap here) is heard', async () => {
-    const redis = new PrivateRedis();
-    cleanup.push(() => redis.stop());
-    await redis.start();
     // History of 2 events: a client away for 4 cannot be recovered.
-    const opts = { port: 0, host: '127.0.0.1', redisUrl: redis.url, redisKeyPrefix: 'sdk', historySize: 2, historyTtl: 60_000 };
-    const a = new SigmaxServer(opts);
-    cleanup.push(() => a.close());
-    await a.listen();
-    const proxy = new TcpProxy(a.port);
-    await proxy.start();
-    cleanup.push(() => proxy.close());
-    const client = new SigmaxWebSocketClient({ minReconnectDelay: 100, maxReconnectDelay: 300, pingInterval: 0, commandTimeout: 1000 });
-    cleanup.push(() => client.disconnect());
-    const seen: number[] = [];
-    const gaps: unknown[] = [];
-    const errors: unknown[] = [];
-    const closes: number[] = [];
-    client.on('close', (c) => void closes.push(c.code));
-    client.on('trade_executed', (e) => void seen.push(e.seq!));
-    client.on('gap', (g) => void gaps.push(g));
-    client.on('error', (e) => void errors.push(e));
-    await client.connect(`ws://127.0.0.1:${proxy.port}/api/ws`);
-    await client.subscribe({ topics: ['executions'] });
-    await a.publish('trade_executed', trade('1'));
-    await waitFor(() => seen.length === 1);
+    const { redis, server, proxy, seen, gaps, closes, errors } = await setup(2, { minReconnectDelay: 100, commandTimeout: 1000 });
     // The connection drops; 4 events are published meanwhile; then Redis hangs 2.5 s, so the resume is answered after
     // the SDK's command timeout (1 s) — and it answers that the client cannot be recovered.
     proxy.cutAll();
-    for (const n of [2, 3, 4, 5]) await a.publish('trade_executed', trade(String(n)));
+    for (const n of [2, 3, 4, 5]) await server.publish('trade_executed', trade(String(n)));
     redis.pause();
     try {
       await waitFor(() => errors.length > 0, 3000, 'the resume to time out');
@@ -92,8 +80,8 @@ describe.skipIf(!redisUp)('the SDK resuming while the Redis log cannot answer', 
     } finally {
       redis.resume();
     }
-    await waitFor(() => a.stats().redis_enabled, 10_000, 'Redis answering again');
-    await a.publish('trade_executed', trade('6'));
+    await waitFor(() => server.stats().redis_enabled, 10_000, 'Redis answering again');
+    await server.publish('trade_executed', trade('6'));
     await waitFor(() => seen.includes(6), 5000, 'event 6');
     // The timed-out resume ended its connection (a second close after the cut), and was made again: the server's
     // answer that events 2..5 could not all be recovered reached the application as a gap.
@@ -101,30 +89,10 @@ describe.skipIf(!redisUp)('the SDK resuming while the Redis log cannot answer', 
     expect(seen.slice(0, 1)).toEqual([1]);
     expect(gaps).toEqual([expect.objectContaining({ seq: 1, reason: 'history_exceeded' })]);
   });
+
   it('a resume not answered twice is a gap, and the client opens rather than retry for the whole outage', async () => {
-    const redis = new PrivateRedis();
-    cleanup.push(() => redis.stop());
-    await redis.start();
-    const a = new SigmaxServer({ port: 0, host: '127.0.0.1', redisUrl: redis.url, redisKeyPrefix: 'sdk', historySize: 100, historyTtl: 60_000 });
-    cleanup.push(() => a.close());
-    await a.listen();
-    const proxy = new TcpProxy(a.port);
-    await proxy.start();
-    cleanup.push(() => proxy.close());
     // The server waits up to 3 s for a history it cannot read: longer than this client waits for an answer.
-    const client = new SigmaxWebSocketClient({ minReconnectDelay: 100, maxReconnectDelay: 300, pingInterval: 0, commandTimeout: 1000 });
-    cleanup.push(() => client.disconnect());
-    const seen: number[] = [];
-    const gaps: { seq: number }[] = [];
-    const closes: number[] = [];
-    client.on('trade_executed', (e) => void seen.push(e.seq!));
-    client.on('gap', (g) => void gaps.push(g));
-    client.on('close', (c) => void closes.push(c.code));
-    client.on('error', () => {});
-    await client.connect(`ws://127.0.0.1:${proxy.port}/api/ws`);
-    await client.subscribe({ topics: ['executions'] });
-    await a.publish('trade_executed', trade('1'));
-    await waitFor(() => seen.length === 1);
+    const { redis, proxy, client, gaps, closes } = await setup(100, { minReconnectDelay: 100, commandTimeout: 1000 });
     await redis.stop(); // gone for the rest of the test
     proxy.cutAll();
     await waitFor(() => gaps.length === 1, 8000, 'the gap');
