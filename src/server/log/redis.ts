@@ -14,7 +14,11 @@
  * - Divergence: after every reconnect of the reader, the log is checked to be the one delivered
  *   from (same epoch, the entry at the last delivered seq still there with the same id). If Redis
  *   lost its tail (restarted from an older snapshot / AOF) the epoch is rotated in Redis, so every
- *   instance resets and every client resumes with `recovered: false`: an explicit gap.
+ *   instance resets and every client resumes with `recovered: false`: an explicit gap. The same when
+ *   another Redis process holds the log than the one it was last checked on (its run id, recorded in
+ *   the log hash), unless it is the same node restarted from an AOF that persisted every write: that
+ *   catches a lost tail even when no running instance had delivered it. Until the check, appends and
+ *   history reads are refused.
  * - Legacy feed, both ways: `P:broadcast` messages (SIGMAX 2.0 format) are validated and appended
  *   once (their id is a hash of their content: type, data, timestamp); our own events are
  *   published there in that format, marked so that our instances do not ingest them back.
