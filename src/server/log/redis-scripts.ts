@@ -87,7 +87,7 @@ return epoch
 
 /**
  * KEYS: log. ARGV: seenEpoch, run id. Records the run id the log was checked on, if the log still has `seenEpoch`;
- * returns the current epoch. Allowed out of memory (it replaces two small values): the check must not wait for memory.
+ * returns the current epoch. Allowed out of memory (it replaces one small value): the check must not wait for memory.
  */
 export const ADOPT_RUN_SCRIPT = `#!lua flags=allow-oom
 local epoch = redis.call('HGET', KEYS[1], 'epoch')

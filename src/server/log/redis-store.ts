@@ -108,7 +108,11 @@ export class RedisLogStore {
       [String(seq)],
       this.#o.timeout,
     );
-    return { epoch: epoch || null, seq: Number(last), idAt: idAt || null, firstSeq: firstSeq ? Number(firstSeq) : null,
+    return {
+      epoch: epoch || null,
+      seq: Number(last),
+      idAt: idAt || null,
+      firstSeq: firstSeq ? Number(firstSeq) : null,
       run: run || null,
       currentRun: currentRun || '',
       promoted: Number(promoted) === 1,
